@@ -1,0 +1,75 @@
+"""autograd: reverse-mode automatic differentiation on NumPy arrays.
+
+import autograd as ag
+x = ag.tensor([[1.0, 2.0]], requires_grad=True)
+y = (x * x).sum()
+y.backward()  # x.grad == 2 * x
+"""
+
+# isort: off
+from autograd.tensor import Tensor, tensor  # first: every other module builds on Tensor
+
+# isort: on
+from autograd.engine import grad
+from autograd.function import Context, Function, is_grad_enabled, no_grad, set_grad_enabled
+from autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from autograd.ops import (
+    abs,
+    broadcast_to,
+    clip,
+    concatenate,
+    exp,
+    log,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    relu,
+    reshape,
+    sigmoid,
+    sqrt,
+    stack,
+    sum,
+    tanh,
+    transpose,
+    where,
+)
+
+__all__ = [
+    "Context",
+    "Function",
+    "GradcheckError",
+    "Tensor",
+    "abs",
+    "broadcast_to",
+    "clip",
+    "concatenate",
+    "exp",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "is_grad_enabled",
+    "log",
+    "logsumexp",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "no_grad",
+    "relu",
+    "reshape",
+    "set_grad_enabled",
+    "sigmoid",
+    "sqrt",
+    "stack",
+    "sum",
+    "tanh",
+    "tensor",
+    "transpose",
+    "where",
+]

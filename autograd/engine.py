@@ -1,0 +1,165 @@
+"""The graph walk: reverse-mode differentiation over the recorded nodes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from autograd.function import Context, set_grad_enabled
+from autograd.tensor import Tensor
+
+
+def backward(
+    root: Tensor,
+    grad: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> None:
+    """Accumulate d(root)/d(leaf) into `.grad` of every leaf that requires grad."""
+    grads = _backpropagate([root], [grad], retain_graph, create_graph)
+    for leaf, g in grads.leaves.values():
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> tuple[Tensor, ...]:
+    """d(outputs)/d(inputs), one Tensor per input, leaving every `.grad` untouched.
+
+    An input the outputs do not depend on gets a gradient of zeros.
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs] * len(outputs)
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise ValueError(f"ag.grad: input {i} does not require grad")
+    grads = _backpropagate(outputs, list(grad_outputs), retain_graph, create_graph, inputs)
+    return tuple(grads.of(x) for x in inputs)
+
+
+class _Gradients:
+    """Gradients collected by one backward pass."""
+
+    def __init__(self, wanted: Iterable[Tensor]):
+        self.leaves: dict[int, tuple[Tensor, Tensor]] = {}  # id(leaf) -> (leaf, dL/dleaf)
+        self.at_node: dict[Context, Tensor] = {}  # gradients of the wanted non-leaf tensors
+        self.wanted_nodes = {x._ctx for x in wanted if x._ctx is not None}
+
+    def add_to_leaf(self, leaf: Tensor, g: Tensor) -> None:
+        previous = self.leaves.get(id(leaf))
+        self.leaves[id(leaf)] = (leaf, g if previous is None else previous[1] + g)
+
+    def of(self, x: Tensor) -> Tensor:
+        g = self.at_node.get(x._ctx) if x._ctx is not None else self.leaves.get(id(x), (x, None))[1]
+        return g if g is not None else Tensor(np.zeros_like(x.data))
+
+
+def _backpropagate(
+    roots: list[Tensor],
+    root_grads: list[Any],
+    retain_graph: bool | None,
+    create_graph: bool,
+    wanted: Iterable[Tensor] = (),
+) -> _Gradients:
+    """Apply each node's vector-Jacobian product, from the roots back to the leaves."""
+    if retain_graph is None:
+        retain_graph = create_graph  # a graph of gradients still needs the graph below it
+    result = _Gradients(wanted)
+    pending: dict[Context, Tensor] = {}  # node -> dL/d(its output), summed over its uses
+    for root, g in zip(roots, root_grads):
+        g = _root_grad(root, g)
+        if root._ctx is None:
+            result.add_to_leaf(root, g)
+        else:
+            pending[root._ctx] = pending[root._ctx] + g if root._ctx in pending else g
+
+    with set_grad_enabled(create_graph):
+        for node in _topological_order([r._ctx for r in roots if r._ctx is not None]):
+            g = pending.pop(node, None)
+            if g is None:
+                continue
+            if node in result.wanted_nodes:
+                result.at_node[node] = g
+            input_grads = _as_input_grads(node, node.function.backward(node, g))
+            if not retain_graph:
+                node.release()
+            for parent, ig in zip(node.parents, input_grads):
+                if parent is None or ig is None:
+                    continue
+                if isinstance(parent, Tensor):
+                    result.add_to_leaf(parent, ig)
+                else:
+                    pending[parent] = pending[parent] + ig if parent in pending else ig
+    return result
+
+
+def _root_grad(root: Tensor, grad: Any) -> Tensor:
+    """The gradient that starts the walk: ones for a one-element root, else `grad`."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward() through a tensor that does not require grad: nothing that made it "
+            "requires grad (or it was computed under no_grad())"
+        )
+    if grad is None:
+        if root.size != 1:
+            raise RuntimeError(
+                f"backward() on a tensor of shape {root.shape} needs a gradient: pass "
+                "grad= of the same shape (a gradient is implied only for one-element tensors)"
+            )
+        return Tensor(np.ones_like(root.data))
+    grad = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=root.dtype))
+    if grad.shape != root.shape:
+        raise ValueError(
+            f"backward(): grad of shape {grad.shape} given for a tensor of shape {root.shape}"
+        )
+    return grad
+
+
+def _as_input_grads(node: Context, returned: Any) -> tuple[Tensor | None, ...]:
+    """What a backward returned, checked: one gradient per input, each of its input's shape."""
+    name = node.function.__name__
+    input_grads = returned if isinstance(returned, tuple) else (returned,)
+    input_grads = tuple(
+        Tensor(g) if g is not None and not isinstance(g, Tensor) else g for g in input_grads
+    )
+    if len(input_grads) != len(node.parents):
+        raise RuntimeError(
+            f"{name}.backward returned {len(input_grads)} gradients for {len(node.parents)} inputs"
+        )
+    for i, (ig, shape) in enumerate(zip(input_grads, node.input_shapes)):
+        if ig is not None and shape is not None and ig.shape != shape:
+            raise RuntimeError(
+                f"{name}.backward returned a gradient of shape {ig.shape} "
+                f"for input {i} of shape {shape}"
+            )
+    return input_grads
+
+
+def _topological_order(roots: list[Context]) -> list[Context]:
+    """Nodes ordered so that each comes before the nodes of its inputs.
+
+    Iterative depth-first search: a chain of any length needs no recursion.
+    """
+    order: list[Context] = []
+    seen: set[Context] = set()
+    stack: list[tuple[Context, bool]] = [(node, False) for node in roots]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((p, False) for p in node.parents if isinstance(p, Context) and p not in seen)
+    order.reverse()
+    return order

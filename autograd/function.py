@@ -1,0 +1,146 @@
+"""Function: one differentiable operation, its forward and its vector-Jacobian product.
+
+Every operation in the engine, built-in or user-defined, is a subclass of
+`Function` with two static methods:
+
+    forward(ctx, *arrays, **options) -> ndarray
+        computes the result on plain NumPy arrays and may call
+        `ctx.save_for_backward(...)` with what backward will need;
+    backward(ctx, grad) -> gradient per positional input
+        receives dL/d(output) as a Tensor and returns dL/d(input) for each
+        positional input (a tuple when there are several, None where an
+        input needs no gradient), written with Tensor operations.
+
+`MyOp.apply(*args)` runs forward and, when gradients are wanted, records the
+context `ctx` as the node of the graph that links the result to its inputs.
+Because backward is written with Tensor operations, running it with recording
+switched on (`create_graph=True`) builds the graph of the gradient itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import numpy as np
+
+from autograd.tensor import Tensor
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """True when operations record a graph."""
+    return _grad_enabled
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Switch graph recording on or off inside a `with` block or a decorated function."""
+
+    def __init__(self, mode: bool):
+        self.mode = mode
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self.previous, _grad_enabled = _grad_enabled, self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        global _grad_enabled
+        _grad_enabled = self.previous
+
+
+class no_grad(set_grad_enabled):
+    """Context manager and decorator: nothing inside records a graph."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class Context:
+    """A node of the graph: what one Function call keeps for its backward.
+
+    `parents[i]` is where the gradient of input i goes: the node that made that
+    input, the input itself when it is a leaf that requires grad, or None.
+    """
+
+    function: type[Function]
+    parents: tuple[Context | Tensor | None, ...]
+    needs_input_grad: tuple[bool, ...]
+    input_shapes: tuple[tuple[int, ...] | None, ...]
+
+    def __init__(self):
+        self._saved: tuple[Any, ...] = ()
+
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep arrays (or tensors) for backward; they come back as `saved_tensors`."""
+        self._saved = values
+
+    @property
+    def saved_tensors(self) -> tuple[Tensor, ...]:
+        """The saved values as Tensors; raises once backward has freed them."""
+        if self._saved is None:
+            raise RuntimeError(
+                f"Cannot run {self.function.__name__}.backward again: its saved tensors were "
+                "freed by the first backward. Pass retain_graph=True to the first "
+                "backward() (or ag.grad()) to backpropagate through the graph twice."
+            )
+        return self._saved
+
+    def release(self) -> None:
+        """Free the saved tensors, so the arrays they hold can go."""
+        self._saved = None
+
+
+def _parent(value: Any) -> Context | Tensor | None:
+    """Where the gradient for an input goes: its node, itself if a leaf, or nowhere."""
+    if not isinstance(value, Tensor) or not value.requires_grad:
+        return None
+    return value._ctx if value._ctx is not None else value
+
+
+class Function:
+    """Base class of differentiable operations; see the module docstring."""
+
+    @staticmethod
+    def forward(ctx: Context, *args: Any, **kwargs: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor | None | tuple[Tensor | None, ...]:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
+        """Run forward on the inputs' arrays and record the node when grads are wanted."""
+        ctx = Context()
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        try:
+            result = cls.forward(ctx, *arrays, **kwargs)
+        except ValueError as error:  # NumPy's shape errors, told with the op and its operands
+            shapes = " and ".join(str(a.shape) for a in args if isinstance(a, Tensor))
+            raise ValueError(f"{cls.__name__} of shapes {shapes}: {error}") from None
+        out = Tensor(result)
+        if not _grad_enabled or not any(isinstance(a, Tensor) and a.requires_grad for a in args):
+            return out
+        out.requires_grad = True
+        out._ctx = ctx
+        ctx.function = cls
+        ctx.parents = tuple(_parent(a) for a in args)
+        ctx.needs_input_grad = tuple(p is not None for p in ctx.parents)
+        ctx.input_shapes = tuple(a.shape if isinstance(a, Tensor) else None for a in args)
+        ctx._saved = tuple(_saved_as_tensor(v, args, arrays, result, out) for v in ctx._saved)
+        return out
+
+
+def _saved_as_tensor(value: Any, args: tuple, arrays: list, result: Any, out: Tensor) -> Tensor:
+    """An input's or the output's array comes back as that Tensor, so that a
+    backward written with Tensor ops differentiates through it (grad of grad);
+    any other saved array is a constant."""
+    if isinstance(value, Tensor):
+        return value
+    for arg, array in zip(args, arrays):
+        if value is array and isinstance(arg, Tensor):
+            return arg
+    if value is result or value is out.data:
+        return out
+    return Tensor(value)

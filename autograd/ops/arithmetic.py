@@ -1,0 +1,170 @@
+"""Arithmetic: + - * / ** @ and negation, with NumPy broadcasting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograd.function import Context, Function
+from autograd.ops.operands import as_tensors
+from autograd.ops.shape import unbroadcast
+from autograd.tensor import Tensor
+
+
+class Add(Function):
+    """z = x + y"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        ctx.shapes = x.shape, y.shape
+        return x + y
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, Tensor]:
+        x_shape, y_shape = ctx.shapes
+        return unbroadcast(grad, x_shape), unbroadcast(grad, y_shape)
+
+
+class Sub(Function):
+    """z = x - y"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        ctx.shapes = x.shape, y.shape
+        return x - y
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, Tensor]:
+        x_shape, y_shape = ctx.shapes
+        return unbroadcast(grad, x_shape), unbroadcast(-grad, y_shape)
+
+
+class Mul(Function):
+    """z = x * y"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x, y)
+        return x * y
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        x, y = ctx.saved_tensors
+        dx, dy = ctx.needs_input_grad
+        # dz/dx = y, dz/dy = x
+        return (
+            unbroadcast(grad * y, x.shape) if dx else None,
+            unbroadcast(grad * x, y.shape) if dy else None,
+        )
+
+
+class Div(Function):
+    """z = x / y"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        z = x / y
+        ctx.save_for_backward(x, y, z)
+        return z
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        x, y, z = ctx.saved_tensors
+        dx, dy = ctx.needs_input_grad
+        # dz/dx = 1/y, dz/dy = -x/y² = -z/y
+        return (
+            unbroadcast(grad / y, x.shape) if dx else None,
+            unbroadcast(-grad * z / y, y.shape) if dy else None,
+        )
+
+
+class Pow(Function):
+    """z = x ** y"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        z = x**y
+        ctx.save_for_backward(x, y, z)
+        return z
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        x, y, z = ctx.saved_tensors
+        dx, dy = ctx.needs_input_grad
+        # dz/dx = y·x^(y-1), dz/dy = z·log(x)
+        return (
+            unbroadcast(grad * y * x ** (y - 1), x.shape) if dx else None,
+            unbroadcast(grad * z * x.log(), y.shape) if dy else None,
+        )
+
+
+class Neg(Function):
+    """z = -x"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        return -x
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        return -grad
+
+
+class MatMul(Function):
+    """z = x @ y, for 1-D, 2-D and batched operands as np.matmul."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x, y)
+        return x @ y
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        x, y = ctx.saved_tensors
+        dx, dy = ctx.needs_input_grad
+        # A 1-D x is a row (1, k), a 1-D y a column (k, 1); the grad gets those axes back.
+        x2 = x if x.ndim > 1 else x.reshape(1, -1)
+        y2 = y if y.ndim > 1 else y.reshape(-1, 1)
+        batch = np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2])
+        g2 = grad.reshape(batch + (x2.shape[-2], y2.shape[-1]))
+        # dz/dx = grad @ yᵀ, dz/dy = xᵀ @ grad, summed over broadcast batch axes
+        return (
+            unbroadcast(g2 @ _swap_last(y2), x2.shape).reshape(x.shape) if dx else None,
+            unbroadcast(_swap_last(x2) @ g2, y2.shape).reshape(y.shape) if dy else None,
+        )
+
+
+def _swap_last(t: Tensor) -> Tensor:
+    """The matrix transpose of the last two axes (a view, no copy)."""
+    axes = list(range(t.ndim))
+    axes[-2], axes[-1] = axes[-1], axes[-2]
+    return t.transpose(axes)
+
+
+def add(x: Any, y: Any) -> Tensor:
+    return Add.apply(*as_tensors(x, y))
+
+
+def sub(x: Any, y: Any) -> Tensor:
+    return Sub.apply(*as_tensors(x, y))
+
+
+def mul(x: Any, y: Any) -> Tensor:
+    return Mul.apply(*as_tensors(x, y))
+
+
+def div(x: Any, y: Any) -> Tensor:
+    return Div.apply(*as_tensors(x, y))
+
+
+def pow(x: Any, y: Any) -> Tensor:
+    return Pow.apply(*as_tensors(x, y))
+
+
+def neg(x: Any) -> Tensor:
+    return Neg.apply(*as_tensors(x))
+
+
+def matmul(x: Any, y: Any) -> Tensor:
+    return MatMul.apply(*as_tensors(x, y))

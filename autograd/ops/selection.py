@@ -1,0 +1,92 @@
+"""Choosing between tensors elementwise: where, maximum, minimum."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograd.function import Context, Function
+from autograd.ops.operands import as_tensors
+from autograd.ops.shape import unbroadcast
+from autograd.tensor import Tensor
+
+
+class Where(Function):
+    """z = x where condition holds, else y"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, y: np.ndarray, condition: np.ndarray) -> np.ndarray:
+        ctx.shapes = x.shape, y.shape
+        ctx.condition = condition
+        return np.where(condition, x, y)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None]:
+        x_shape, y_shape = ctx.shapes
+        dx, dy, _ = ctx.needs_input_grad
+        # the gradient goes to whichever input was chosen
+        return (
+            unbroadcast(where(ctx.condition, grad, 0), x_shape) if dx else None,
+            unbroadcast(where(ctx.condition, 0, grad), y_shape) if dy else None,
+            None,
+        )
+
+
+class Maximum(Function):
+    """z = max(x, y) elementwise; a tie sends half the gradient each way"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        ctx.shapes = x.shape, y.shape
+        ctx.x_share = _share(x > y, x == y)
+        return np.maximum(x, y)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, Tensor]:
+        return _split_between(ctx, grad)
+
+
+class Minimum(Function):
+    """z = min(x, y) elementwise; a tie sends half the gradient each way"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        ctx.shapes = x.shape, y.shape
+        ctx.x_share = _share(x < y, x == y)
+        return np.minimum(x, y)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, Tensor]:
+        return _split_between(ctx, grad)
+
+
+def _share(x_wins: np.ndarray, tie: np.ndarray) -> np.ndarray:
+    """dz/dx of max/min: 1 where x is chosen, 1/2 on ties, else 0 (dz/dy is the rest)."""
+    share = x_wins.astype(np.float32)
+    share[tie] = 0.5
+    return share
+
+
+def _split_between(ctx: Context, grad: Tensor) -> tuple[Tensor, Tensor]:
+    """The VJP of max/min: x gets its share of the gradient, y the rest."""
+    x_shape, y_shape = ctx.shapes
+    share = ctx.x_share.astype(grad.dtype, copy=False)
+    return unbroadcast(grad * share, x_shape), unbroadcast(grad * (1 - share), y_shape)
+
+
+def where(condition: Any, x: Any, y: Any) -> Tensor:
+    """Elements of `x` where `condition` is true, else of `y` (broadcast together)."""
+    condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition)
+    if condition.dtype != bool:
+        raise TypeError(f"where: condition must be boolean, got {condition.dtype}")
+    x, y = as_tensors(x, y)
+    return Where.apply(x, y, condition)
+
+
+def maximum(x: Any, y: Any) -> Tensor:
+    return Maximum.apply(*as_tensors(x, y))
+
+
+def minimum(x: Any, y: Any) -> Tensor:
+    return Minimum.apply(*as_tensors(x, y))

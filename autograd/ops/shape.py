@@ -1,0 +1,175 @@
+"""Operations that move elements without changing them: reshape, transpose,
+broadcasting, indexing, concatenate and stack."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from autograd.function import Context, Function
+from autograd.ops.operands import as_tensor, as_tensors
+from autograd.tensor import Tensor
+
+
+def unbroadcast(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """Sum `grad` back to `shape`, undoing NumPy broadcasting.
+
+    Broadcasting prepends axes and stretches size-1 axes; each copy of an input
+    element contributes to the loss, so their gradients add up.
+    """
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    stretched = [lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1]
+    return grad.sum(axis=tuple(range(lead)) + tuple(stretched), keepdims=True).reshape(shape)
+
+
+class BroadcastTo(Function):
+    """z = x stretched to `shape` by NumPy's broadcasting rules"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        ctx.x_shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None]:
+        return unbroadcast(grad, ctx.x_shape), None
+
+
+class Reshape(Function):
+    """z = x with the same elements in a new shape"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        ctx.x_shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None]:
+        return grad.reshape(ctx.x_shape), None
+
+
+class Transpose(Function):
+    """z = x with its axes permuted (reversed when `axes` is None)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, axes: Sequence[int] | None) -> np.ndarray:
+        ctx.axes = None if axes is None else tuple(a % x.ndim for a in axes)
+        return np.transpose(x, axes)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None]:
+        # the inverse permutation puts every axis back
+        inverse = None if ctx.axes is None else tuple(np.argsort(ctx.axes))
+        return transpose(grad, inverse), None
+
+
+class GetItem(Function):
+    """z = x[index] for ints, slices, None, ..., integer arrays and boolean masks"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, index: Any) -> np.ndarray:
+        ctx.x_shape, ctx.index = x.shape, index
+        return x[index]
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None]:
+        # each element of x gets the gradients of every place it was copied to
+        return ScatterAdd.apply(grad, ctx.x_shape, ctx.index), None
+
+
+class ScatterAdd(Function):
+    """z = zeros(shape) with z[index] += g, repeated indices adding up (the VJP of x[index])"""
+
+    @staticmethod
+    def forward(ctx: Context, g: np.ndarray, shape: tuple[int, ...], index: Any) -> np.ndarray:
+        ctx.index = index
+        z = np.zeros(shape, dtype=g.dtype)
+        if _has_integer_array(index):
+            np.add.at(z, index, g)  # unbuffered: a repeated index adds every time
+        else:
+            z[index] = g  # basic indexing and masks never repeat an element
+        return z
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None, None]:
+        return grad[ctx.index], None, None
+
+
+def _has_integer_array(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, np.ndarray) and p.dtype.kind in "iu" for p in parts)
+
+
+class Concatenate(Function):
+    """z = the inputs joined along an existing axis"""
+
+    @staticmethod
+    def forward(ctx: Context, *xs: np.ndarray, axis: int) -> np.ndarray:
+        z = np.concatenate(xs, axis=axis)
+        ctx.axis = axis % z.ndim
+        ctx.bounds = np.cumsum([0] + [x.shape[ctx.axis] for x in xs])
+        return z
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, ...]:
+        # each input gets back its own slice of the gradient
+        before = (slice(None),) * ctx.axis
+        return tuple(
+            grad[before + (slice(start, stop),)]
+            for start, stop in zip(ctx.bounds[:-1], ctx.bounds[1:])
+        )
+
+
+class Stack(Function):
+    """z = the inputs joined along a new axis"""
+
+    @staticmethod
+    def forward(ctx: Context, *xs: np.ndarray, axis: int) -> np.ndarray:
+        z = np.stack(xs, axis=axis)
+        ctx.axis, ctx.count = axis % z.ndim, len(xs)
+        return z
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, ...]:
+        # input i gets the gradient at position i of the new axis
+        before = (slice(None),) * ctx.axis
+        return tuple(grad[before + (i,)] for i in range(ctx.count))
+
+
+def broadcast_to(x: Any, shape: tuple[int, ...]) -> Tensor:
+    return BroadcastTo.apply(as_tensor(x), tuple(shape))
+
+
+def reshape(x: Any, shape: int | Sequence[int]) -> Tensor:
+    return Reshape.apply(as_tensor(x), shape)
+
+
+def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
+    return Transpose.apply(as_tensor(x), None if axes is None else tuple(axes))
+
+
+def getitem(x: Any, index: Any) -> Tensor:
+    return GetItem.apply(as_tensor(x), _plain_index(index))
+
+
+def _plain_index(index: Any) -> Any:
+    """Tensors and lists inside an index become arrays, as NumPy would read them."""
+    if isinstance(index, tuple):
+        return tuple(_plain_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    return Concatenate.apply(*as_tensors(*tensors), axis=axis)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    return Stack.apply(*as_tensors(*tensors), axis=axis)

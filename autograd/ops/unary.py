@@ -1,0 +1,168 @@
+"""Elementwise functions of one tensor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograd.function import Context, Function
+from autograd.ops.operands import as_tensor
+from autograd.ops.selection import where
+from autograd.tensor import Tensor
+
+
+class Exp(Function):
+    """z = exp(x)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):  # overflow gives inf, as in NumPy
+            z = np.exp(x)
+        ctx.save_for_backward(z)
+        return z
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        (z,) = ctx.saved_tensors
+        return grad * z  # dz/dx = exp(x) = z
+
+
+class Log(Function):
+    """z = log(x); log(0) is -inf"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return grad / x  # dz/dx = 1/x
+
+
+class Sqrt(Function):
+    """z = √x"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            z = np.sqrt(x)
+        ctx.save_for_backward(z)
+        return z
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        (z,) = ctx.saved_tensors
+        return grad / (2 * z)  # dz/dx = 1/(2√x)
+
+
+class Tanh(Function):
+    """z = tanh(x)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        z = np.tanh(x)
+        ctx.save_for_backward(z)
+        return z
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        (z,) = ctx.saved_tensors
+        return grad * (1 - z * z)  # dz/dx = 1 - tanh²(x)
+
+
+class Sigmoid(Function):
+    """z = 1 / (1 + exp(-x)), computed as exp(-log(1 + exp(-x))) so no exp overflows"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        z = np.exp(-np.logaddexp(0, -x))
+        ctx.save_for_backward(z)
+        return z
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        (z,) = ctx.saved_tensors
+        return grad * z * (1 - z)  # dz/dx = σ(x)(1 - σ(x))
+
+
+class Relu(Function):
+    """z = max(x, 0)"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x > 0)
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        (positive,) = ctx.saved_tensors
+        return grad * positive  # dz/dx = 1 where x > 0, else 0
+
+
+class Abs(Function):
+    """z = |x|"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(np.sign(x))
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        (sign,) = ctx.saved_tensors
+        return grad * sign  # dz/dx = sign(x)
+
+
+class Clip(Function):
+    """z = min(max(x, low), high); either bound may be None"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, low: Any, high: Any) -> np.ndarray:
+        inside = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            inside &= x >= low
+        if high is not None:
+            inside &= x <= high
+        ctx.inside = inside
+        return np.clip(x, low, high)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None, None]:
+        return where(ctx.inside, grad, 0), None, None  # dz/dx = 1 between the bounds, else 0
+
+
+def exp(x: Any) -> Tensor:
+    return Exp.apply(as_tensor(x))
+
+
+def log(x: Any) -> Tensor:
+    return Log.apply(as_tensor(x))
+
+
+def sqrt(x: Any) -> Tensor:
+    return Sqrt.apply(as_tensor(x))
+
+
+def tanh(x: Any) -> Tensor:
+    return Tanh.apply(as_tensor(x))
+
+
+def sigmoid(x: Any) -> Tensor:
+    return Sigmoid.apply(as_tensor(x))
+
+
+def relu(x: Any) -> Tensor:
+    return Relu.apply(as_tensor(x))
+
+
+def abs(x: Any) -> Tensor:
+    return Abs.apply(as_tensor(x))
+
+
+def clip(x: Any, min: Any = None, max: Any = None) -> Tensor:
+    """Limit values to [min, max]; the gradient passes where x lies within the bounds."""
+    return Clip.apply(as_tensor(x), min, max)

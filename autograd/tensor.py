@@ -1,0 +1,250 @@
+"""Tensor: an ndarray that remembers the operation that made it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class Tensor:
+    """An n-dimensional array that records the operations computing it.
+
+    `data` is the NumPy array. A tensor computed by an operation from tensors
+    that require grad keeps that operation's node in `_ctx`; `backward()`
+    walks those nodes in reverse and leaves dL/d(leaf) in each leaf's `grad`.
+    """
+
+    __array_ufunc__ = None  # `ndarray op Tensor` defers to Tensor's reflected operator
+    __hash__ = object.__hash__  # usable in sets and dicts despite __eq__ below
+
+    def __init__(self, data: Any, requires_grad: bool = False):
+        self.data: np.ndarray = _as_array(data)
+        self.grad: Tensor | None = None
+        self._ctx = None  # the graph node that made this tensor; None for leaves
+        self.requires_grad = False
+        if requires_grad:
+            if not np.issubdtype(self.data.dtype, np.floating):
+                raise TypeError(
+                    f"Only floating-point tensors can require grad; this one is {self.dtype}. "
+                    "Integer tensors hold labels and indices, which have no gradient."
+                )
+            self.requires_grad = True
+
+    # ----- what a tensor is -----
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user rather than by an operation."""
+        return self._ctx is None
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a one-element tensor, got shape {self.shape}")
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """The same values, cut from the graph."""
+        return Tensor(self.data)
+
+    def backward(
+        self,
+        grad: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+    ) -> None:
+        """Accumulate d(self)/d(leaf), weighted by `grad`, into every leaf's `.grad`."""
+        from autograd.engine import backward
+
+        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if dtype is not None and dtype != self.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        if self.dtype != np.float32:
+            extra = f", dtype={self.dtype}" + extra
+        return f"tensor({body}{extra})"
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    # ----- arithmetic: operators with NumPy broadcasting -----
+    def __add__(self, other: Any) -> Tensor:
+        return ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return ops.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return ops.pow(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return ops.neg(self)
+
+    # ----- comparisons: boolean tensors, no gradient -----
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor(self.data == _data(other))
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor(self.data != _data(other))
+
+    def __lt__(self, other: Any) -> Tensor:
+        return Tensor(self.data < _data(other))
+
+    def __le__(self, other: Any) -> Tensor:
+        return Tensor(self.data <= _data(other))
+
+    def __gt__(self, other: Any) -> Tensor:
+        return Tensor(self.data > _data(other))
+
+    def __ge__(self, other: Any) -> Tensor:
+        return Tensor(self.data >= _data(other))
+
+    # ----- elementwise functions -----
+    def exp(self) -> Tensor:
+        return ops.exp(self)
+
+    def log(self) -> Tensor:
+        return ops.log(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.sqrt(self)
+
+    def tanh(self) -> Tensor:
+        return ops.tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return ops.relu(self)
+
+    def abs(self) -> Tensor:
+        return ops.abs(self)
+
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:
+        return ops.clip(self, min, max)
+
+    # ----- reductions -----
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return ops.mean(self, axis, keepdims)
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return ops.max(self, axis, keepdims)
+
+    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return ops.min(self, axis, keepdims)
+
+    def logsumexp(
+        self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
+    ) -> Tensor:
+        return ops.logsumexp(self, axis, keepdims)
+
+    # ----- shape -----
+    def reshape(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.reshape(self, shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return ops.transpose(self, axes or None)
+
+    @property
+    def T(self) -> Tensor:
+        return ops.transpose(self, None)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.getitem(self, index)
+
+
+def _as_array(data: Any) -> np.ndarray:
+    """NumPy arrays and scalars keep their dtype; Python floats become float32."""
+    if isinstance(data, Tensor):
+        return data.data
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(data, np.generic):
+        return np.asarray(data)
+    array = np.asarray(data)
+    if array.dtype == np.float64:
+        return array.astype(np.float32)
+    return array
+
+
+def _data(value: Any) -> Any:
+    return value.data if isinstance(value, Tensor) else value
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """A new leaf tensor holding a copy of `data` (lists of floats become float32)."""
+    array = np.array(_as_array(data), dtype=dtype, copy=True)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+from autograd import ops  # noqa: E402  (ops build Tensors, so they are imported last)
