@@ -1,0 +1,221 @@
+"""Read IDX files and load MNIST, downloading the files that are missing.
+
+IDX is the format of the MNIST files: a 4-byte magic number (two zero bytes, a
+dtype code, the number of dimensions), one big-endian uint32 per dimension,
+then the data in row-major order, big-endian. Files may be gzip-compressed;
+that is detected from the content, not the name.
+
+Where the files are: the ``data_dir`` argument, else ``$MNIST_DATA``, else a
+per-user cache folder (``pooch.os_cache("autograd-mnist")``).
+
+Trust: files already in that folder are used as given, without a checksum,
+so any dataset in the same layout (Fashion-MNIST under the MNIST names, say)
+loads too. Only missing files are downloaded, and a downloaded file is kept
+only if the SHA-256 of its uncompressed payload matches ``PAYLOAD_SHA256``
+(the payloads are the same on every mirror, the ``.gz`` bytes are not).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import math
+import os
+import struct
+import sys
+import tempfile
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pooch
+
+MIRRORS: tuple[str, ...] = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+
+FILES: dict[str, tuple[str, str]] = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+
+# SHA-256 of the *uncompressed* payload of each file, checked after download.
+PAYLOAD_SHA256: dict[str, str] = {
+    "train-images-idx3-ubyte.gz": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",  # noqa: E501
+    "train-labels-idx1-ubyte.gz": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",  # noqa: E501
+    "t10k-images-idx3-ubyte.gz": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte.gz": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+# IDX dtype code (third byte of the magic number) -> big-endian NumPy dtype.
+IDX_DTYPES: dict[int, np.dtype] = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class IDXError(ValueError):
+    """A file is not a well-formed IDX file."""
+
+
+class ChecksumError(ValueError):
+    """A downloaded file's payload does not have the expected SHA-256."""
+
+
+class DownloadError(OSError):
+    """No mirror delivered a valid copy of a file."""
+
+
+def _read_payload(path: str | os.PathLike) -> bytes:
+    """The file's bytes, decompressed when they start with the gzip magic."""
+    data = Path(path).read_bytes()
+    if data[:2] == _GZIP_MAGIC:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as error:
+            raise IDXError(f"{os.fspath(path)}: not a valid gzip stream ({error})") from error
+    return data
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file, gzip-compressed or raw, into a native-endian array.
+
+    Raises IDXError (a ValueError) naming the file and the problem when the
+    magic number, the header or the payload size is wrong.
+    """
+    name = os.fspath(path)
+    data = _read_payload(path)
+    if len(data) < 4:
+        raise IDXError(f"{name}: only {len(data)} bytes, too short for the 4-byte magic number")
+    zero1, zero2, code, ndim = data[:4]
+    if zero1 or zero2 or code not in IDX_DTYPES:
+        codes = ", ".join(f"{c:02x}" for c in IDX_DTYPES)
+        raise IDXError(
+            f"{name}: bad magic number {data[:4].hex()}: expected 00 00, "
+            f"a dtype code ({codes}) and the number of dimensions"
+        )
+    if ndim == 0:
+        raise IDXError(f"{name}: magic number declares 0 dimensions")
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise IDXError(
+            f"{name}: header truncated: {len(data)} bytes, {ndim} dimensions need {header}"
+        )
+    shape = struct.unpack(f">{ndim}I", data[4:header])
+    dtype = IDX_DTYPES[code]
+    expected = math.prod(shape) * dtype.itemsize
+    actual = len(data) - header
+    if actual != expected:
+        what = "truncated" if actual < expected else f"{actual - expected} trailing bytes"
+        dims = "x".join(map(str, shape))
+        raise IDXError(
+            f"{name}: {what}: payload has {actual} bytes, "
+            f"header says {expected} ({dims} {dtype.name})"
+        )
+    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The MNIST folder: ``data_dir``, else ``$MNIST_DATA``, else the user cache."""
+    if data_dir is None:
+        data_dir = os.environ.get("MNIST_DATA") or pooch.os_cache("autograd-mnist")
+    return Path(data_dir).expanduser()
+
+
+def payload_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 (hex) of a file's content, after gunzip when it is gzip-compressed."""
+    return hashlib.sha256(_read_payload(path)).hexdigest()
+
+
+def download_file(
+    name: str, folder: str | os.PathLike, *, mirrors: Sequence[str] = MIRRORS
+) -> Path:
+    """Download ``name`` into ``folder``, trying each mirror in turn.
+
+    The file goes to a temporary name in ``folder`` and is renamed into place
+    only after its payload matched ``PAYLOAD_SHA256[name]``, so no partial or
+    unverified file ever sits under the final name. Raises DownloadError
+    listing every mirror tried and why it failed.
+    """
+    expected = PAYLOAD_SHA256[name]
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    failures = []
+    for mirror in mirrors:
+        url = mirror if mirror.endswith("/") else mirror + "/"
+        url += name
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+        os.close(fd)
+        try:
+            print(f"Downloading {url}", file=sys.stderr)
+            # No pooch known_hash: it would check the .gz bytes, which differ by mirror.
+            pooch.HTTPDownloader(progressbar=True, chunk_size=1 << 16)(url, tmp, None)
+            actual = payload_sha256(tmp)
+            if actual != expected:
+                raise ChecksumError(
+                    f"{name}: SHA-256 of the uncompressed payload is {actual}, expected {expected}"
+                )
+            os.replace(tmp, target)
+            return target
+        except (OSError, ValueError) as error:  # requests' errors are OSErrors
+            failures.append(f"{url}: {error}")
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    tried = "".join(f"\n  {failure}" for failure in failures)
+    raise DownloadError(f"could not download {name} into {folder}; mirrors tried:{tried}")
+
+
+def load(
+    split: str,
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+    *,
+    mirrors: Sequence[str] = MIRRORS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Images (uint8, [N, 28, 28]) and labels (uint8, [N]) of ``split``.
+
+    ``split`` is "train" or "test". Files present in the folder (see
+    ``resolve_data_dir``) are used as they are; missing ones are downloaded
+    from ``mirrors`` and checked, or with ``download=False`` raise
+    FileNotFoundError.
+    """
+    if split not in FILES:
+        raise ValueError(f"split must be one of {', '.join(FILES)}, got {split!r}")
+    folder = resolve_data_dir(data_dir)
+    names = FILES[split]
+    missing = [name for name in names if not (folder / name).is_file()]
+    if missing and not download:
+        raise FileNotFoundError(
+            f"{', '.join(missing)} not found in {folder} (download=False); "
+            "put the files there or point --data-dir or $MNIST_DATA at a folder that has them"
+        )
+    for name in missing:
+        download_file(name, folder, mirrors=mirrors)
+
+    images_path, labels_path = (folder / name for name in names)
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise IDXError(f"{images_path}: expected uint8 images Nx28x28, got {_describe(images)}")
+    if labels.dtype != np.uint8 or labels.ndim != 1:
+        raise IDXError(f"{labels_path}: expected uint8 labels of shape N, got {_describe(labels)}")
+    if len(images) != len(labels):
+        raise IDXError(
+            f"{images_path.name} has {len(images)} images but {labels_path.name} has "
+            f"{len(labels)} labels (in {folder})"
+        )
+    return images, labels
+
+
+def _describe(array: np.ndarray) -> str:
+    return f"{'x'.join(map(str, array.shape))} {array.dtype}"
