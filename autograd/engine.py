@@ -123,23 +123,28 @@ def _root_grad(root: Tensor, grad: Any) -> Tensor:
     return grad
 
 
-def _as_input_grads(node: Context, returned: Any) -> tuple[Tensor | None, ...]:
-    """What a backward returned, checked: one gradient per input, each of its input's shape."""
+def _as_input_grads(node: Context, returned: Any) -> list[Tensor | None]:
+    """What a backward returned, checked: one gradient per input, each of its input's
+    shape, and in its input's dtype (an op mixing float32 and float64 computes in
+    float64; the float32 input still gets a float32 gradient)."""
     name = node.function.__name__
-    input_grads = returned if isinstance(returned, tuple) else (returned,)
-    input_grads = tuple(
-        Tensor(g) if g is not None and not isinstance(g, Tensor) else g for g in input_grads
-    )
+    input_grads = list(returned) if isinstance(returned, tuple) else [returned]
     if len(input_grads) != len(node.parents):
         raise RuntimeError(
             f"{name}.backward returned {len(input_grads)} gradients for {len(node.parents)} inputs"
         )
-    for i, (ig, shape) in enumerate(zip(input_grads, node.input_shapes)):
-        if ig is not None and shape is not None and ig.shape != shape:
+    for i, g in enumerate(input_grads):
+        if g is None or node.parents[i] is None:
+            continue
+        if not isinstance(g, Tensor):
+            g = input_grads[i] = Tensor(np.asarray(g))
+        if g.shape != node.input_shapes[i]:
             raise RuntimeError(
-                f"{name}.backward returned a gradient of shape {ig.shape} "
-                f"for input {i} of shape {shape}"
+                f"{name}.backward returned a gradient of shape {g.shape} "
+                f"for input {i} of shape {node.input_shapes[i]}"
             )
+        if g.dtype != node.input_dtypes[i]:
+            input_grads[i] = g.astype(node.input_dtypes[i])
     return input_grads
 
 

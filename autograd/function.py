@@ -67,6 +67,7 @@ class Context:
     parents: tuple[Context | Tensor | None, ...]
     needs_input_grad: tuple[bool, ...]
     input_shapes: tuple[tuple[int, ...] | None, ...]
+    input_dtypes: tuple[np.dtype | None, ...]
 
     def __init__(self):
         self._saved: tuple[Any, ...] = ()
@@ -128,6 +129,7 @@ class Function:
         ctx.parents = tuple(_parent(a) for a in args)
         ctx.needs_input_grad = tuple(p is not None for p in ctx.parents)
         ctx.input_shapes = tuple(a.shape if isinstance(a, Tensor) else None for a in args)
+        ctx.input_dtypes = tuple(a.dtype if isinstance(a, Tensor) else None for a in args)
         ctx._saved = tuple(_saved_as_tensor(v, args, arrays, result, out) for v in ctx._saved)
         return out
 

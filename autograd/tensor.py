@@ -63,6 +63,10 @@ class Tensor:
             raise ValueError(f"item() needs a one-element tensor, got shape {self.shape}")
         return self.data.item()
 
+    def astype(self, dtype: Any) -> Tensor:
+        """The values in another dtype (differentiable for floating dtypes)."""
+        return ops.astype(self, dtype)
+
     def detach(self) -> Tensor:
         """The same values, cut from the graph."""
         return Tensor(self.data)

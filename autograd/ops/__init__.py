@@ -12,11 +12,12 @@ from autograd.ops.shape import (
     transpose,
     unbroadcast,
 )
-from autograd.ops.unary import abs, clip, exp, log, relu, sigmoid, sqrt, tanh
+from autograd.ops.unary import abs, astype, clip, exp, log, relu, sigmoid, sqrt, tanh
 
 __all__ = [
     "abs",
     "add",
+    "astype",
     "broadcast_to",
     "clip",
     "concatenate",

@@ -135,6 +135,25 @@ class Clip(Function):
         return where(ctx.inside, grad, 0), None, None  # dz/dx = 1 between the bounds, else 0
 
 
+class Cast(Function):
+    """z = x converted to another floating dtype"""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        ctx.x_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None]:
+        return grad.astype(ctx.x_dtype), None  # dz/dx = 1, in x's dtype
+
+
+def astype(x: Any, dtype: Any) -> Tensor:
+    """`x` in `dtype`; gradients flow back in x's own dtype."""
+    x = as_tensor(x)
+    return x if x.dtype == dtype else Cast.apply(x, np.dtype(dtype))
+
+
 def exp(x: Any) -> Tensor:
     return Exp.apply(as_tensor(x))
 
