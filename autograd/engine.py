@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from autograd import anomaly
 from autograd.function import Context, set_grad_enabled
 from autograd.tensor import Tensor
 
@@ -19,8 +20,29 @@ def backward(
 ) -> None:
     """Accumulate d(root)/d(leaf) into `.grad` of every leaf that requires grad."""
     grads = _backpropagate([root], [grad], retain_graph, create_graph)
+    # the caller's own gradient array must not become a leaf's .grad
+    given = grad.data if isinstance(grad, Tensor) else grad
+    taken = set() if given is None else {id(_memory_of(np.asarray(given)))}
     for leaf, g in grads.leaves.values():
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        if leaf.grad is not None:
+            leaf.grad = leaf.grad + g
+        else:
+            leaf.grad = g if create_graph else _owned(g, taken)
+
+
+def _memory_of(array: np.ndarray) -> np.ndarray:
+    """The array that owns the memory `array` looks at."""
+    return array if array.base is None else array.base
+
+
+def _owned(g: Tensor, taken: set[int]) -> Tensor:
+    """`g`, or a copy when its memory is read-only (a broadcast view) or already
+    taken by another leaf or the caller: users may change a `.grad` in place."""
+    memory = id(_memory_of(g.data))
+    if not g.data.flags.writeable or memory in taken:
+        return Tensor(g.data.copy())
+    taken.add(memory)
+    return g
 
 
 def grad(
@@ -81,7 +103,7 @@ def _backpropagate(
         else:
             pending[root._ctx] = pending[root._ctx] + g if root._ctx in pending else g
 
-    with set_grad_enabled(create_graph):
+    with set_grad_enabled(create_graph), anomaly.backward_pass():
         for node in _topological_order([r._ctx for r in roots if r._ctx is not None]):
             g = pending.pop(node, None)
             if g is None:
@@ -89,6 +111,8 @@ def _backpropagate(
             if node in result.wanted_nodes:
                 result.at_node[node] = g
             input_grads = _as_input_grads(node, node.function.backward(node, g))
+            if anomaly.enabled:  # ag.detect_anomaly(): name the node whose backward made nan/inf
+                anomaly.check_backward(node, input_grads)
             if not retain_graph:
                 node.release()
             for parent, ig in zip(node.parents, input_grads):

@@ -20,13 +20,17 @@ switched on (`create_graph=True`) builds the graph of the gradient itself.
 from __future__ import annotations
 
 import contextlib
+import traceback
+import weakref
 from typing import Any
 
 import numpy as np
 
+from autograd import anomaly
 from autograd.tensor import Tensor
 
 _grad_enabled = True
+_OUTPUT = object()  # stands for the output among the saved values
 
 
 def is_grad_enabled() -> bool:
@@ -39,14 +43,16 @@ class set_grad_enabled(contextlib.ContextDecorator):
 
     def __init__(self, mode: bool):
         self.mode = mode
+        self.previous: list[bool] = []  # a stack: a decorated function may recurse
 
     def __enter__(self) -> None:
         global _grad_enabled
-        self.previous, _grad_enabled = _grad_enabled, self.mode
+        self.previous.append(_grad_enabled)
+        _grad_enabled = self.mode
 
     def __exit__(self, *exc: object) -> None:
         global _grad_enabled
-        _grad_enabled = self.previous
+        _grad_enabled = self.previous.pop()
 
 
 class no_grad(set_grad_enabled):
@@ -68,12 +74,19 @@ class Context:
     needs_input_grad: tuple[bool, ...]
     input_shapes: tuple[tuple[int, ...] | None, ...]
     input_dtypes: tuple[np.dtype | None, ...]
+    # For ag.draw_graph: the output's shape and dtype, and the output itself while it lives.
+    output_shape: tuple[int, ...]
+    output_dtype: np.dtype
+    output: weakref.ref[Tensor]
+    # For ag.detect_anomaly: the line of user code that created the node, noted while on.
+    created_at: traceback.FrameSummary | None = None
 
     def __init__(self):
         self._saved: tuple[Any, ...] = ()
+        self._output_data: np.ndarray | None = None
 
     def save_for_backward(self, *values: Any) -> None:
-        """Keep arrays (or tensors) for backward; they come back as `saved_tensors`."""
+        """Keep values for backward, freed after it; arrays come back as `saved_tensors`."""
         self._saved = values
 
     @property
@@ -85,11 +98,18 @@ class Context:
                 "freed by the first backward. Pass retain_graph=True to the first "
                 "backward() (or ag.grad()) to backpropagate through the graph twice."
             )
-        return self._saved
+        return tuple(self._output_tensor() if v is _OUTPUT else v for v in self._saved)
+
+    def _output_tensor(self) -> Tensor:
+        """The saved output, made anew: holding the output Tensor itself would make a
+        reference cycle (output -> node -> output) that only the cyclic GC could free."""
+        out = Tensor(self._output_data)
+        out.requires_grad, out._ctx = True, self
+        return out
 
     def release(self) -> None:
         """Free the saved tensors, so the arrays they hold can go."""
-        self._saved = None
+        self._saved = self._output_data = None
 
 
 def _parent(value: Any) -> Context | Tensor | None:
@@ -121,6 +141,8 @@ class Function:
             shapes = " and ".join(str(a.shape) for a in args if isinstance(a, Tensor))
             raise ValueError(f"{cls.__name__} of shapes {shapes}: {error}") from None
         out = Tensor(result)
+        if anomaly.enabled:  # ag.detect_anomaly(): note the caller's line, stop at nan/inf
+            ctx.created_at = anomaly.check_forward(cls, out.data)
         if not _grad_enabled or not any(isinstance(a, Tensor) and a.requires_grad for a in args):
             return out
         out.requires_grad = True
@@ -130,19 +152,21 @@ class Function:
         ctx.needs_input_grad = tuple(p is not None for p in ctx.parents)
         ctx.input_shapes = tuple(a.shape if isinstance(a, Tensor) else None for a in args)
         ctx.input_dtypes = tuple(a.dtype if isinstance(a, Tensor) else None for a in args)
+        ctx.output_shape, ctx.output_dtype, ctx.output = out.shape, out.dtype, weakref.ref(out)
+        ctx._output_data = out.data
         ctx._saved = tuple(_saved_as_tensor(v, args, arrays, result, out) for v in ctx._saved)
         return out
 
 
-def _saved_as_tensor(value: Any, args: tuple, arrays: list, result: Any, out: Tensor) -> Tensor:
+def _saved_as_tensor(value: Any, args: tuple, arrays: list, result: Any, out: Tensor) -> Any:
     """An input's or the output's array comes back as that Tensor, so that a
     backward written with Tensor ops differentiates through it (grad of grad);
-    any other saved array is a constant."""
+    any other saved array is a constant Tensor, and anything else comes back as is."""
     if isinstance(value, Tensor):
         return value
     for arg, array in zip(args, arrays):
         if value is array and isinstance(arg, Tensor):
             return arg
     if value is result or value is out.data:
-        return out
-    return Tensor(value)
+        return _OUTPUT
+    return Tensor(value) if isinstance(value, np.ndarray) else value

@@ -247,7 +247,8 @@ def _data(value: Any) -> Any:
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     """A new leaf tensor holding a copy of `data` (lists of floats become float32)."""
-    array = np.array(_as_array(data), dtype=dtype, copy=True)
+    source = data if dtype is not None and not isinstance(data, Tensor) else _as_array(data)
+    array = np.array(source, dtype=dtype, copy=True)
     return Tensor(array, requires_grad=requires_grad)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from autograd.function import Context, Function
 from autograd.ops.operands import as_tensors
+from autograd.ops.selection import where
 from autograd.ops.shape import unbroadcast
 from autograd.tensor import Tensor
 
@@ -92,10 +93,10 @@ class Pow(Function):
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
         x, y, z = ctx.saved_tensors
         dx, dy = ctx.needs_input_grad
-        # dz/dx = y·x^(y-1), dz/dy = z·log(x)
+        # dz/dx = y·x^(y-1), dz/dy = z·log(x), taken as 0 where x = 0 (there z = 0 too)
         return (
             unbroadcast(grad * y * x ** (y - 1), x.shape) if dx else None,
-            unbroadcast(grad * z * x.log(), y.shape) if dy else None,
+            unbroadcast(grad * z * where(x.data == 0, 1, x).log(), y.shape) if dy else None,
         )
 
 

@@ -64,7 +64,8 @@ class Max(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None, None]:
-        return _spread(grad, ctx) * ctx.share, None, None
+        (share,) = ctx.saved_tensors
+        return _spread(grad, ctx) * share, None, None
 
 
 class Min(Max):
@@ -80,7 +81,7 @@ def _extremum(ctx: Context, x: np.ndarray, reduce: Any, axis: Axis, keepdims: bo
     ctx.x_shape, ctx.axis = x.shape, axis
     z = reduce(x, axis=axis, keepdims=True)
     hit = x == z
-    ctx.share = hit / np.sum(hit, axis=axis, keepdims=True).astype(x.dtype)
+    ctx.save_for_backward(hit / np.sum(hit, axis=axis, keepdims=True).astype(x.dtype))
     return _drop_kept(z, axis, keepdims)
 
 
@@ -95,7 +96,7 @@ class LogSumExp(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
         ctx.x_shape, ctx.axis = x.shape, axis
-        m = np.max(x, axis=axis, keepdims=True)
+        m = np.array(np.max(x, axis=axis, keepdims=True))  # an array even for 0-d x
         m[~np.isfinite(m)] = 0  # all -inf (or inf) along an axis: nothing to subtract
         with np.errstate(divide="ignore"):
             z = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m

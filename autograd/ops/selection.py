@@ -18,17 +18,18 @@ class Where(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, y: np.ndarray, condition: np.ndarray) -> np.ndarray:
         ctx.shapes = x.shape, y.shape
-        ctx.condition = condition
+        ctx.save_for_backward(condition)
         return np.where(condition, x, y)
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None]:
         x_shape, y_shape = ctx.shapes
         dx, dy, _ = ctx.needs_input_grad
+        (condition,) = ctx.saved_tensors
         # the gradient goes to whichever input was chosen
         return (
-            unbroadcast(where(ctx.condition, grad, 0), x_shape) if dx else None,
-            unbroadcast(where(ctx.condition, 0, grad), y_shape) if dy else None,
+            unbroadcast(where(condition, grad, 0), x_shape) if dx else None,
+            unbroadcast(where(condition, 0, grad), y_shape) if dy else None,
             None,
         )
 
@@ -39,7 +40,7 @@ class Maximum(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         ctx.shapes = x.shape, y.shape
-        ctx.x_share = _share(x > y, x == y)
+        ctx.save_for_backward(_share(x > y, x == y))
         return np.maximum(x, y)
 
     @staticmethod
@@ -53,7 +54,7 @@ class Minimum(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         ctx.shapes = x.shape, y.shape
-        ctx.x_share = _share(x < y, x == y)
+        ctx.save_for_backward(_share(x < y, x == y))
         return np.minimum(x, y)
 
     @staticmethod
@@ -63,7 +64,7 @@ class Minimum(Function):
 
 def _share(x_wins: np.ndarray, tie: np.ndarray) -> np.ndarray:
     """dz/dx of max/min: 1 where x is chosen, 1/2 on ties, else 0 (dz/dy is the rest)."""
-    share = x_wins.astype(np.float32)
+    share = np.array(x_wins, dtype=np.float32)  # an array even for 0-d operands
     share[tie] = 0.5
     return share
 
@@ -71,7 +72,8 @@ def _share(x_wins: np.ndarray, tie: np.ndarray) -> np.ndarray:
 def _split_between(ctx: Context, grad: Tensor) -> tuple[Tensor, Tensor]:
     """The VJP of max/min: x gets its share of the gradient, y the rest."""
     x_shape, y_shape = ctx.shapes
-    share = ctx.x_share.astype(grad.dtype, copy=False)
+    (share,) = ctx.saved_tensors
+    share = share.astype(grad.dtype)
     return unbroadcast(grad * share, x_shape), unbroadcast(grad * (1 - share), y_shape)
 
 

@@ -72,13 +72,15 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, index: Any) -> np.ndarray:
-        ctx.x_shape, ctx.index = x.shape, index
+        ctx.x_shape = x.shape
+        ctx.save_for_backward(index)
         return x[index]
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None]:
+        (index,) = ctx.saved_tensors
         # each element of x gets the gradients of every place it was copied to
-        return ScatterAdd.apply(grad, ctx.x_shape, ctx.index), None
+        return ScatterAdd.apply(grad, ctx.x_shape, index), None
 
 
 class ScatterAdd(Function):
@@ -86,7 +88,7 @@ class ScatterAdd(Function):
 
     @staticmethod
     def forward(ctx: Context, g: np.ndarray, shape: tuple[int, ...], index: Any) -> np.ndarray:
-        ctx.index = index
+        ctx.save_for_backward(index)
         z = np.zeros(shape, dtype=g.dtype)
         if _has_integer_array(index):
             np.add.at(z, index, g)  # unbuffered: a repeated index adds every time
@@ -96,7 +98,8 @@ class ScatterAdd(Function):
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None, None]:
-        return grad[ctx.index], None, None
+        (index,) = ctx.saved_tensors
+        return grad[index], None, None
 
 
 def _has_integer_array(index: Any) -> bool:
@@ -145,7 +148,8 @@ def broadcast_to(x: Any, shape: tuple[int, ...]) -> Tensor:
 
 
 def reshape(x: Any, shape: int | Sequence[int]) -> Tensor:
-    return Reshape.apply(as_tensor(x), shape)
+    x = as_tensor(x)
+    return x if x.shape == shape else Reshape.apply(x, shape)  # already so: nothing to record
 
 
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:

@@ -9,6 +9,7 @@ import numpy as np
 from autograd.function import Context, Function
 from autograd.ops.operands import as_tensor
 from autograd.ops.selection import where
+from autograd.ops.shape import unbroadcast
 from autograd.tensor import Tensor
 
 
@@ -122,17 +123,21 @@ class Clip(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, low: Any, high: Any) -> np.ndarray:
-        inside = np.ones(x.shape, dtype=bool)
+        z = np.clip(x, low, high)  # array bounds may broadcast x to a larger shape
+        inside = np.ones(z.shape, dtype=bool)
         if low is not None:
             inside &= x >= low
         if high is not None:
             inside &= x <= high
-        ctx.inside = inside
-        return np.clip(x, low, high)
+        ctx.x_shape = x.shape
+        ctx.save_for_backward(inside)
+        return z
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None, None]:
-        return where(ctx.inside, grad, 0), None, None  # dz/dx = 1 between the bounds, else 0
+        (inside,) = ctx.saved_tensors
+        # dz/dx = 1 between the bounds, else 0
+        return unbroadcast(where(inside, grad, 0), ctx.x_shape), None, None
 
 
 class Cast(Function):

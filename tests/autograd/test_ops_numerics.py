@@ -1,0 +1,174 @@
+"""Numerics: stable at extreme inputs with no warning, and the documented gradient
+at ties and at -inf. Every warning is an error in this module."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import autograd as ag
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+DTYPES = [np.float32, np.float64]
+
+
+def leaf(values, dtype=np.float64) -> ag.Tensor:
+    return ag.Tensor(np.asarray(values, dtype=dtype), requires_grad=True)
+
+
+# ----- logsumexp -----
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_logsumexp_of_huge_equal_values_is_value_plus_log_2(dtype):
+    x = leaf([1e4, 1e4], dtype)
+    y = x.logsumexp()
+    assert y.dtype == dtype
+    np.testing.assert_allclose(
+        y.item(), 1e4 + np.log(2), rtol=1e-7 if dtype == np.float64 else 1e-6
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_logsumexp_gradient_at_huge_values_is_the_finite_softmax(dtype):
+    x = leaf([[1e4, 1e4, 1e4 - np.log(2.0)], [-1e4, -1e4, -1e4]], dtype)
+    x.logsumexp(axis=1).sum().backward()
+    assert np.all(np.isfinite(x.grad.data))
+    np.testing.assert_allclose(x.grad.data, [[0.4, 0.4, 0.2], [1 / 3] * 3], rtol=1e-3)
+
+
+def test_logsumexp_over_an_all_minus_inf_row_is_minus_inf():
+    x = leaf([[-np.inf, -np.inf], [0.0, 0.0]])
+    y = x.logsumexp(axis=1)
+    assert y.data[0] == -np.inf
+    np.testing.assert_allclose(y.data[1], np.log(2))
+
+
+def test_logsumexp_of_all_minus_inf_is_minus_inf():
+    assert ag.logsumexp(leaf([-np.inf, -np.inf, -np.inf])).item() == -np.inf
+
+
+def test_logsumexp_ignores_minus_inf_entries_and_gives_them_zero_gradient():
+    x = leaf([0.0, -np.inf, 0.0])
+    y = x.logsumexp()
+    np.testing.assert_allclose(y.item(), np.log(2))
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, [0.5, 0.0, 0.5])
+
+
+def test_logsumexp_of_plus_inf_is_plus_inf():
+    assert ag.logsumexp(leaf([np.inf, 0.0])).item() == np.inf
+
+
+# ----- sigmoid and tanh -----
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_of_huge_inputs_is_zero_and_one_without_warning(dtype):
+    x = leaf([-1e4, 1e4], dtype)
+    y = x.sigmoid()
+    np.testing.assert_array_equal(y.data, [0.0, 1.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_is_accurate_in_the_ordinary_range(dtype):
+    a = np.linspace(-30, 30, 61)
+    y = ag.sigmoid(ag.Tensor(a.astype(dtype)))
+    np.testing.assert_allclose(
+        y.data, 1 / (1 + np.exp(-a)), rtol=1e-6 if dtype == np.float32 else 1e-12
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tanh_of_huge_inputs_is_plus_minus_one_without_warning(dtype):
+    x = leaf([-1e4, 1e4], dtype)
+    y = x.tanh()
+    np.testing.assert_array_equal(y.data, [-1.0, 1.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
+
+
+def test_second_derivatives_of_sigmoid_and_tanh_at_huge_inputs_are_finite():
+    for fn in (ag.sigmoid, ag.tanh):
+        x = leaf([-1e4, 1e4])
+        (g,) = ag.grad(fn(x).sum(), x, create_graph=True)
+        (h,) = ag.grad(g.sum(), x)
+        assert np.all(np.isfinite(h.data))
+
+
+# ----- log -----
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_log_of_zero_is_minus_inf_without_warning(dtype):
+    y = ag.log(ag.Tensor(np.array([0.0, 1.0], dtype=dtype)))
+    np.testing.assert_array_equal(y.data, [-np.inf, 0.0])
+
+
+def test_log_of_zero_with_grad_recorded_is_minus_inf_without_warning():
+    x = leaf([0.0, 1.0])
+    assert x.log().data[0] == -np.inf
+
+
+# ----- pow at base zero -----
+def test_pow_gradient_with_respect_to_the_exponent_is_zero_at_base_zero():
+    # d(0**y)/dy = 0 for y > 0 (0**y is constantly 0 there); not 0 * log(0) = nan
+    base = ag.Tensor(np.array([0.0, 2.0]))
+    y = leaf([2.0, 3.0])
+    (base**y).sum().backward()
+    np.testing.assert_allclose(y.grad.data, [0.0, 8.0 * np.log(2.0)])
+
+
+# ----- ties in max and min share the gradient -----
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_tied_extremes_share_the_gradient_equally(name):
+    sign = 1.0 if name == "max" else -1.0
+    x = leaf(sign * np.array([1.0, 3.0, 3.0, 2.0]))
+    getattr(x, name)().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.5, 0.5, 0.0])
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_tied_extremes_share_the_gradient_equally_along_an_axis(name):
+    sign = 1.0 if name == "max" else -1.0
+    x = leaf(sign * np.array([[3.0, 3.0, 3.0], [2.0, 5.0, 5.0], [1.0, 0.0, 4.0]]))
+    getattr(x, name)(axis=1).sum().backward()
+    third = 1 / 3
+    np.testing.assert_allclose(
+        x.grad.data, [[third, third, third], [0.0, 0.5, 0.5], [0.0, 0.0, 1.0]]
+    )
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_tied_extremes_share_the_gradient_over_a_tuple_of_axes_with_keepdims(name):
+    x = leaf(np.full((2, 2, 2), 7.0))
+    y = getattr(x, name)(axis=(0, 2), keepdims=True)
+    assert y.shape == (1, 2, 1)
+    y.backward(np.array([[[4.0], [8.0]]]))
+    np.testing.assert_allclose(x.grad.data, np.broadcast_to([[[1.0], [2.0]]], (2, 2, 2)))
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_ties_between_maximum_minimum_operands_split_the_gradient_in_half(name):
+    x, y = leaf([1.0, 2.0, 3.0]), leaf([1.0, 5.0, 0.0])
+    getattr(ag, name)(x, y).sum().backward()
+    x_wins = np.array([0.5, 0.0, 1.0]) if name == "maximum" else np.array([0.5, 1.0, 0.0])
+    np.testing.assert_array_equal(x.grad.data, x_wins)
+    np.testing.assert_array_equal(y.grad.data, 1 - x_wins)
+
+
+def test_maximum_of_a_tensor_with_itself_passes_the_whole_gradient():
+    x = leaf([1.0, -2.0])
+    ag.maximum(x, x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+
+
+# ----- kinks: the one-sided choices (as PyTorch makes them) -----
+def test_relu_and_abs_have_zero_gradient_at_zero():
+    for fn in (ag.relu, ag.abs):
+        x = leaf([0.0])
+        fn(x).sum().backward()
+        assert x.grad.item() == 0.0
+
+
+def test_clip_passes_the_gradient_at_the_bounds_and_blocks_it_outside():
+    x = leaf([-1.0, -0.5, 0.0, 0.5, 1.0])
+    x.clip(-0.5, 0.5).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 1.0, 1.0, 1.0, 0.0])
