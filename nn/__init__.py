@@ -1,0 +1,38 @@
+"""nn: modules, layers, losses, optimizers and checkpoints, built from autograd ops.
+
+import nn
+model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 10))
+opt = nn.optim.RMSprop(model.parameters(), lr=1e-3)
+loss = nn.functional.cross_entropy(model(x), labels)
+opt.zero_grad(); loss.backward(); opt.step()
+nn.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, "checkpoint.npz")
+"""
+
+# isort: off
+from nn.parameter import Parameter
+from nn.module import Module
+
+# isort: on
+from nn import functional, init, optim
+from nn.containers import Sequential
+from nn.layers import Flatten, Linear, LogSoftmax, ReLU
+from nn.losses import CrossEntropyLoss, NLLLoss
+from nn.serialization import atomic_write_text, load, save
+
+__all__ = [
+    "CrossEntropyLoss",
+    "Flatten",
+    "Linear",
+    "LogSoftmax",
+    "Module",
+    "NLLLoss",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "atomic_write_text",
+    "functional",
+    "init",
+    "optim",
+    "load",
+    "save",
+]

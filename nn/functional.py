@@ -1,0 +1,114 @@
+"""Activations and losses as functions of tensors.
+
+Losses take `target` as integer class indices (a Tensor, ndarray or list),
+one per row of a (batch, classes) input, and `reduction` "mean" or "sum".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import autograd as ag
+from autograd import Context, Function, Tensor
+
+REDUCTIONS = ("mean", "sum")
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0) elementwise."""
+    return ag.relu(x)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / Σ exp(x) along `axis`, with the maximum subtracted first so exp never overflows.
+
+    The maximum is a constant to autograd: softmax(x - c) = softmax(x) for any c.
+    """
+    m = np.max(x.data, axis=axis, keepdims=True)
+    m[~np.isfinite(m)] = 0  # a row of -inf: nothing to subtract
+    e = (x - m).exp()
+    return e / e.sum(axis, keepdims=True)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """log softmax(x) along `axis`, as x - logsumexp(x) (finite for any finite x)."""
+    return x - x.logsumexp(axis, keepdims=True)
+
+
+def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """-log_probs[i, target[i]], averaged or summed over the rows i."""
+    _check_reduction("nll_loss", reduction)
+    log_probs = _as_batch("nll_loss", log_probs)
+    target = _class_indices("nll_loss", target, *log_probs.shape)
+    picked = log_probs[np.arange(len(target)), target]
+    return -(picked.mean() if reduction == "mean" else picked.sum())
+
+
+def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """nll_loss(log_softmax(logits), target) in one fused operation (see CrossEntropy)."""
+    _check_reduction("cross_entropy", reduction)
+    logits = _as_batch("cross_entropy", logits)
+    target = _class_indices("cross_entropy", target, *logits.shape)
+    return CrossEntropy.apply(logits, target=target, reduction=reduction)
+
+
+class CrossEntropy(Function):
+    """loss = Σ_i (logsumexp(logits_i) - logits_i[target_i]), divided by N for "mean".
+
+    One node instead of the chain log_softmax, indexing, reduction; its
+    backward is written with tensor ops, so it can be differentiated again.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, logits: np.ndarray, target: np.ndarray, reduction: str) -> np.ndarray:
+        rows = np.arange(len(target))
+        shifted = logits - logits.max(axis=1, keepdims=True)  # ≤ 0, so exp cannot overflow
+        log_probs = shifted[rows, target] - np.log(np.exp(shifted).sum(axis=1))
+        ctx.save_for_backward(logits)
+        ctx.target, ctx.reduction = target, reduction
+        return -(log_probs.mean() if reduction == "mean" else log_probs.sum())
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        (logits,) = ctx.saved_tensors
+        one_hot = np.zeros(logits.shape, dtype=logits.dtype)
+        one_hot[np.arange(len(ctx.target)), ctx.target] = 1
+        # dloss/dlogits = softmax(logits) - one_hot(target), divided by N for "mean"
+        probs = softmax(logits, axis=1)
+        scale = grad / len(ctx.target) if ctx.reduction == "mean" else grad
+        return scale * (probs - one_hot)
+
+
+def _check_reduction(op: str, reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        valid = ", ".join(repr(r) for r in REDUCTIONS)
+        raise ValueError(f"{op}: reduction must be one of {valid}; got {reduction!r}")
+
+
+def _as_batch(op: str, x: Any) -> Tensor:
+    """The loss input as a Tensor of shape (batch, classes)."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.ndim != 2:
+        raise ValueError(f"{op}: input must have shape (batch, classes), got {x.shape}")
+    return x
+
+
+def _class_indices(op: str, target: Any, rows: int, classes: int) -> np.ndarray:
+    """`target` as a 1-D integer array of `rows` class indices in [0, classes), or an error."""
+    target = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class indices, got dtype {target.dtype}")
+    if target.ndim != 1:
+        raise ValueError(f"{op}: target must be 1-D (one class per row), got shape {target.shape}")
+    if len(target) != rows:
+        raise ValueError(f"{op}: target has {len(target)} entries but the batch has {rows} rows")
+    outside = (target < 0) | (target >= classes)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise IndexError(
+            f"{op}: target[{i}] = {target[i]} is not a class index: "
+            f"there are {classes} classes, 0 to {classes - 1}"
+        )
+    return target

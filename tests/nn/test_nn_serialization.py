@@ -1,0 +1,209 @@
+import os
+import pathlib
+import pickle
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+
+
+def checkpoint() -> dict:
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(4, 3, rng=rng), nn.ReLU(), nn.Linear(3, 2, rng=rng))
+    return {
+        "model": model.state_dict(),
+        "optimizer": {"hyperparameters": {"lr": 0.01, "betas": (0.9, 0.999)}, "state": {}},
+        "epoch": 3,
+        "name": "mlp",
+        "history": rng.standard_normal(5),
+        "flags": np.array([True, False]),
+        "counts": np.arange(6, dtype=np.int16).reshape(2, 3).T,  # not contiguous
+    }
+
+
+def assert_identical(loaded, saved) -> None:
+    assert isinstance(loaded, dict) and list(loaded) == list(saved)
+    for key, value in saved.items():
+        if isinstance(value, dict):
+            assert_identical(loaded[key], value)
+        else:
+            expected = np.asarray(value)
+            assert loaded[key].dtype == expected.dtype and loaded[key].shape == expected.shape
+            assert loaded[key].tobytes() == expected.tobytes()
+
+
+def test_round_trip_is_bit_exact_and_keeps_the_nesting(tmp_path):
+    saved = checkpoint()
+
+    nn.save(saved, tmp_path / "checkpoint.npz")
+    loaded = nn.load(tmp_path / "checkpoint.npz")
+
+    assert_identical(loaded, saved)
+
+
+def test_scalars_come_back_as_0d_arrays(tmp_path):
+    nn.save({"epoch": 3, "lr": 0.5, "name": "mlp", "done": True}, tmp_path / "c.npz")
+
+    loaded = nn.load(tmp_path / "c.npz")
+
+    assert all(value.shape == () for value in loaded.values())
+    assert int(loaded["epoch"]) == 3 and float(loaded["lr"]) == 0.5
+    assert loaded["name"].item() == "mlp" and loaded["done"].item() is True
+
+
+def test_the_file_is_npz_with_names_joined_by_a_slash(tmp_path):
+    nn.save({"model": {"0.weight": np.ones(2)}, "epoch": 1}, tmp_path / "c.npz")
+
+    with np.load(tmp_path / "c.npz", allow_pickle=False) as archive:
+        assert archive.files == ["model/0.weight", "epoch"]
+
+
+def test_a_model_state_dict_saved_alone_loads_into_the_model(tmp_path):
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    nn.save(model.state_dict(), tmp_path / "model.npz")
+    other = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+
+    other.load_state_dict(nn.load(tmp_path / "model.npz"))
+
+    for a, b in zip(model.parameters(), other.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_empty_dicts_and_tensors_are_kept(tmp_path):
+    nn.save({"state": {}, "extra": {"inner": {}}, "t": ag.tensor([1.0])}, tmp_path / "c.npz")
+
+    loaded = nn.load(tmp_path / "c.npz")
+
+    assert loaded["state"] == {} and loaded["extra"] == {"inner": {}}
+    assert loaded["t"].dtype == np.float32
+
+
+@pytest.mark.parametrize("key", ["a/b", "", 3])
+def test_keys_that_cannot_be_joined_are_refused(key, tmp_path):
+    with pytest.raises(ValueError, match="keys must be non-empty strings without '/'"):
+        nn.save({"model": {key: np.zeros(1)}}, tmp_path / "c.npz")
+
+    assert not (tmp_path / "c.npz").exists()
+
+
+@pytest.mark.parametrize("value", [None, object(), [1, "a", None]], ids=repr)
+def test_values_that_would_need_pickling_are_refused(value, tmp_path):
+    with pytest.raises(TypeError, match="'x' is a .* store only by pickling"):
+        nn.save({"x": value}, tmp_path / "c.npz")
+
+
+def test_names_like_savez_arguments_are_fine(tmp_path):
+    nn.save({"file": np.ones(1), "allow_pickle": np.zeros(1)}, tmp_path / "c.npz")
+
+    assert list(nn.load(tmp_path / "c.npz")) == ["file", "allow_pickle"]
+
+
+# ----- untrusted files -----
+
+
+class Payload:
+    """Unpickling this touches `marker`: what a hostile file could do."""
+
+    def __init__(self, marker: pathlib.Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return pathlib.Path.touch, (self.marker,)
+
+
+def hostile_npz(path: pathlib.Path, marker: pathlib.Path) -> None:
+    np.savez(path, weights=np.ones(3), evil=np.array([Payload(marker)], dtype=object))
+
+
+def test_the_hostile_file_really_runs_code_when_unpickled(tmp_path):
+    hostile_npz(tmp_path / "evil.npz", tmp_path / "MARKER")
+
+    np.load(tmp_path / "evil.npz", allow_pickle=True)["evil"]  # what nn.load must never do
+
+    assert (tmp_path / "MARKER").exists()
+
+
+def test_a_file_holding_python_objects_is_refused_without_running_them(tmp_path):
+    hostile_npz(tmp_path / "evil.npz", tmp_path / "MARKER")
+
+    with pytest.raises(ValueError, match="'evil' .* holds Python objects; refusing to unpickle"):
+        nn.load(tmp_path / "evil.npz")
+
+    assert not (tmp_path / "MARKER").exists()
+
+
+def test_a_plain_pickle_is_refused_without_running_it(tmp_path):
+    (tmp_path / "evil.npz").write_bytes(pickle.dumps(Payload(tmp_path / "MARKER")))
+
+    with pytest.raises(ValueError, match="is not an .npz archive .* refusing to unpickle"):
+        nn.load(tmp_path / "evil.npz")
+
+    assert not (tmp_path / "MARKER").exists()
+
+
+def test_a_single_npy_array_is_not_a_state_dict(tmp_path):
+    np.save(tmp_path / "a.npy", np.ones(3))
+
+    with pytest.raises(ValueError, match="holds a single array, not an .npz archive"):
+        nn.load(tmp_path / "a.npy")
+
+
+# ----- atomic writes -----
+
+
+@pytest.mark.parametrize("crash", [OSError("disk full"), KeyboardInterrupt()], ids=repr)
+def test_a_crash_mid_write_leaves_the_previous_file_intact(crash, tmp_path, monkeypatch):
+    path = tmp_path / "checkpoint.npz"
+    previous = checkpoint()
+    nn.save(previous, path)
+    write_array = np.lib.format.write_array
+    written = []
+
+    def crashing_write_array(file, array, *args, **kwargs):
+        if written:  # the first array goes out whole, then the "machine" dies
+            file.write(b"\x93NUMPY partial")
+            raise crash
+        written.append(write_array(file, array, *args, **kwargs))
+
+    monkeypatch.setattr(np.lib.format, "write_array", crashing_write_array)
+    newer = {"model": {name: value + 1 for name, value in previous["model"].items()}}
+
+    with pytest.raises(type(crash)):
+        nn.save(newer, path)
+
+    monkeypatch.undo()
+    assert_identical(nn.load(path), previous)
+    assert os.listdir(tmp_path) == ["checkpoint.npz"]  # no temporary file left behind
+
+
+def test_a_crash_before_the_first_save_leaves_no_file(tmp_path, monkeypatch):
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np.lib.format, "write_array", crash)
+
+    with pytest.raises(OSError):
+        nn.save({"x": np.ones(2)}, tmp_path / "c.npz")
+
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_replaces_an_existing_file_and_respects_the_umask(tmp_path):
+    path = tmp_path / "c.npz"
+    nn.save({"x": np.zeros(2)}, path)
+
+    nn.save({"x": np.ones(2)}, str(path))
+
+    np.testing.assert_array_equal(nn.load(path)["x"], np.ones(2))
+    if os.name == "posix":
+        umask = os.umask(0)
+        os.umask(umask)
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_atomic_write_text_writes_the_whole_text(tmp_path):
+    nn.atomic_write_text(tmp_path / "metrics.json", '{"accuracy": 0.98}\n')
+
+    assert (tmp_path / "metrics.json").read_text() == '{"accuracy": 0.98}\n'
