@@ -10,6 +10,8 @@ y.backward()  # x.grad == 2 * x
 from autograd.tensor import Tensor, tensor  # first: every other module builds on Tensor
 
 # isort: on
+from autograd.anomaly import AnomalyError, detect_anomaly
+from autograd.draw import draw_graph
 from autograd.engine import grad
 from autograd.function import Context, Function, is_grad_enabled, no_grad, set_grad_enabled
 from autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -39,6 +41,7 @@ from autograd.ops import (
 )
 
 __all__ = [
+    "AnomalyError",
     "Context",
     "Function",
     "GradcheckError",
@@ -47,6 +50,8 @@ __all__ = [
     "broadcast_to",
     "clip",
     "concatenate",
+    "detect_anomaly",
+    "draw_graph",
     "exp",
     "grad",
     "gradcheck",

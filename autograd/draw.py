@@ -1,0 +1,160 @@
+"""draw_graph: the graph that computed a tensor, as a Graphviz picture.
+
+    dot = ag.draw_graph(loss, params=dict(model.named_parameters()))
+    dot.render("loss", format="svg")   # or dot.source for the DOT text
+
+Boxes are operations, labelled with their Function's name; ellipses are the
+leaves: parameters (by their name in `params`), other tensors that require
+grad ("input") and tensors that do not ("constant", drawn once per use since
+the graph keeps only their shape and dtype). Every node shows its shape and
+dtype, and edges follow the forward computation, from inputs to the result.
+Parameters named `layer.param` are grouped in one box per layer.
+
+With `show_values=True` nodes also show their values and gradients, as the
+numbers themselves for up to 4 elements, else min, mean and max (of the finite
+elements, with counts of NaN and inf). Values are those of the tensors still
+alive: leaves, and op results something still holds (a variable, or a graph
+not yet freed by backward); a freed result says so. Gradients are those kept:
+`.grad` of the leaves (the engine keeps no gradients of intermediate results).
+A node whose value or gradient holds NaN or inf is red.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+
+import graphviz
+import numpy as np
+
+from autograd.function import Context
+from autograd.tensor import Tensor
+
+SMALL = 4  # tensors of up to this many elements show every value
+
+_OP_STYLE = {"shape": "box", "style": "rounded,filled", "fillcolor": "lightgray"}
+_LEAF_STYLE = {
+    "parameter": {"shape": "ellipse", "style": "filled", "fillcolor": "lightblue"},
+    "input": {"shape": "ellipse", "style": "filled", "fillcolor": "lightyellow"},
+    "constant": {"shape": "ellipse", "style": "dashed"},
+}
+_ANOMALY_STYLE = {"color": "red", "fontcolor": "red", "penwidth": "2"}
+
+Node = tuple[str, str, dict[str, str]]  # (node id, label, attributes)
+
+
+def draw_graph(
+    root: Tensor, params: Mapping[str, Tensor] | None = None, show_values: bool = False
+) -> graphviz.Digraph:
+    """A Digraph with a node per operation and per leaf of the graph that produced `root`.
+
+    `params` names leaves, e.g. `dict(model.named_parameters())`.
+    """
+    names = {id(t): name for name, t in (params or {}).items()}
+    layers: dict[str, list[Node]] = {}  # layer ("" for none) -> its nodes
+    leaf_ids: dict[int, str] = {}  # id(leaf) -> node id
+    edges: list[tuple[str, str]] = []  # (input, op): the direction of the forward pass
+    constants = itertools.count()
+
+    def leaf_id(t: Tensor) -> str:
+        if id(t) not in leaf_ids:
+            node_id = leaf_ids[id(t)] = f"leaf{len(leaf_ids)}"
+            name = names.get(id(t))
+            layer = name.rpartition(".")[0] if name else ""
+            layers.setdefault(layer, []).append((node_id, *_leaf(t, name, show_values)))
+        return leaf_ids[id(t)]
+
+    # Breadth-first from the root, with a queue rather than recursion: any depth works.
+    op_ids: dict[Context, str] = {}
+    queue: list[Context] = []
+    if root._ctx is None:
+        leaf_id(root)
+    else:
+        op_ids[root._ctx] = "op0"
+        queue.append(root._ctx)
+    for ctx in queue:
+        node_id = op_ids[ctx]
+        layers.setdefault("", []).append((node_id, *_op(ctx, show_values)))
+        for parent, shape, dtype in zip(ctx.parents, ctx.input_shapes, ctx.input_dtypes):
+            if isinstance(parent, Context):
+                if parent not in op_ids:
+                    op_ids[parent] = f"op{len(op_ids)}"
+                    queue.append(parent)
+                edges.append((op_ids[parent], node_id))
+            elif isinstance(parent, Tensor):
+                edges.append((leaf_id(parent), node_id))
+            elif shape is not None:  # a tensor that needs no grad: only shape and dtype are kept
+                const_id = f"const{next(constants)}"
+                label = _label("constant", _describe(shape, dtype))
+                layers[""].append((const_id, label, _LEAF_STYLE["constant"]))
+                edges.append((const_id, node_id))
+            # else a non-tensor argument (an axis, a shape): not a node
+
+    dot = graphviz.Digraph(
+        graph_attr={"fontname": "Helvetica"}, node_attr={"fontname": "Helvetica"}
+    )
+    for layer, nodes in layers.items():
+        if not layer:
+            for node_id, label, attrs in nodes:
+                dot.node(node_id, label, **attrs)
+            continue
+        with dot.subgraph(name=f"cluster_{layer}") as cluster:
+            cluster.attr(label=layer, style="rounded,dashed", color="gray40")
+            for node_id, label, attrs in nodes:
+                cluster.node(node_id, label, **attrs)
+    dot.edges(edges)
+    return dot
+
+
+def _op(ctx: Context, show_values: bool) -> tuple[str, dict[str, str]]:
+    """Label and attributes of an operation's node."""
+    lines = [ctx.function.__name__, _describe(ctx.output_shape, ctx.output_dtype)]
+    out = ctx.output() if show_values else None
+    if show_values:
+        lines.append(f"value {_summary(out.data)}" if out is not None else "value freed")
+    bad = out is not None and _bad(out.data)
+    return _label(*lines), _OP_STYLE | (_ANOMALY_STYLE if bad else {})
+
+
+def _leaf(t: Tensor, name: str | None, show_values: bool) -> tuple[str, dict[str, str]]:
+    """Label and attributes of a leaf's node."""
+    kind = "parameter" if name else ("input" if t.requires_grad else "constant")
+    lines = [name or kind, _describe(t.shape, t.dtype)]
+    grad = t.grad.data if t.grad is not None else None
+    if show_values:
+        lines += [f"value {_summary(t.data)}", f"grad {_summary(grad)}"]
+    bad = show_values and (_bad(t.data) or _bad(grad))
+    return _label(*lines), _LEAF_STYLE[kind] | (_ANOMALY_STYLE if bad else {})
+
+
+def _label(*lines: str) -> str:
+    return r"\n".join(lines)  # DOT's line break
+
+
+def _describe(shape: tuple[int, ...], dtype: np.dtype) -> str:
+    return f"{shape} {dtype}"
+
+
+def _bad(a: np.ndarray | None) -> bool:
+    """True when `a` holds NaN or inf."""
+    return a is not None and np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all()
+
+
+def _summary(a: np.ndarray | None) -> str:
+    """The numbers of a small array, else min, mean and max of its finite elements."""
+    if a is None:
+        return "none"
+    a = a.astype(np.float64)
+    if a.size <= SMALL:
+        numbers = ", ".join(f"{v:.4g}" for v in a.ravel())
+        return f"[{numbers}]" if a.ndim else numbers
+    finite = np.isfinite(a)
+    parts = []
+    if finite.any():
+        kept = a[finite]
+        parts.append(f"min {kept.min():.4g} mean {kept.mean():.4g} max {kept.max():.4g}")
+    for kind, test in (("nan", np.isnan), ("inf", np.isposinf), ("-inf", np.isneginf)):
+        count = int(test(a).sum())
+        if count:
+            parts.append(f"{count} {kind}")
+    return ", ".join(parts)

@@ -1,0 +1,98 @@
+"""python -m mnist.graph: the MNIST model's loss graph as a file, with or without Graphviz."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import struct
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist import data, graph
+
+PARAMETERS = {"0.weight", "0.bias", "2.weight", "2.bias"}
+
+
+def svg_texts(path: Path) -> set[str]:
+    root = ET.parse(path).getroot()
+    return {element.text for element in root.iter("{http://www.w3.org/2000/svg}text")}
+
+
+def without_dot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A PATH on which no Graphviz program can be found."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
+def test_command_writes_an_svg_naming_the_parameters(tmp_path):
+    out = tmp_path / "tmp" / "x.svg"
+    command = [sys.executable, "-m", "mnist.graph", "--out", str(out), "--random"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert PARAMETERS | {"MatMul", "Relu", "CrossEntropy", "(512, 784) float32"} <= svg_texts(out)
+    assert [p.name for p in out.parent.iterdir()] == ["x.svg"]  # no temporary file left
+
+
+def test_dot_output_needs_no_graphviz(tmp_path, monkeypatch, capsys):
+    without_dot(monkeypatch, tmp_path)
+    out = tmp_path / "g.dot"
+    assert graph.main(["--out", str(out), "--random", "--batch-size", "3"]) == 0
+    source = out.read_text()
+    assert source.startswith("digraph")
+    assert all(f'label="{name}\\n' in source for name in PARAMETERS)
+    assert "(3, 784) float32" in source
+    assert capsys.readouterr().err == ""
+
+
+def test_without_dot_a_picture_falls_back_to_the_dot_source_and_fails(
+    tmp_path, monkeypatch, capsys
+):
+    without_dot(monkeypatch, tmp_path)
+    out = tmp_path / "g.svg"
+    assert graph.main(["--out", str(out), "--random"]) == 1
+    assert not out.exists()
+    assert (tmp_path / "g.dot").read_text().startswith("digraph")
+    err = capsys.readouterr().err
+    assert "g.dot" in err and "apt-get install graphviz" in err and "brew install graphviz" in err
+
+
+def test_an_unknown_ending_is_refused_listing_the_formats(tmp_path, capsys):
+    with pytest.raises(SystemExit) as raised:
+        graph.main(["--out", str(tmp_path / "g.jpg")])
+    assert raised.value.code == 2
+    assert ".svg, .png, .pdf, .dot" in capsys.readouterr().err
+
+
+def test_the_batch_comes_from_the_test_split(tmp_path, capsys):
+    images, labels = np.zeros((5, 28, 28), np.uint8), np.arange(5, dtype=np.uint8)
+    for name, array in zip(data.FILES["test"], (images, labels)):
+        header = bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+        (tmp_path / name).write_bytes(gzip.compress(header + array.tobytes()))
+    out = tmp_path / "g.dot"
+    assert graph.main(["--out", str(out), "--data-dir", str(tmp_path), "--batch-size", "8"]) == 0
+    assert "(5, 784) float32" in out.read_text()  # all 5 images there are
+    assert "random" not in capsys.readouterr().err
+
+
+def test_unloadable_data_falls_back_to_a_random_batch(tmp_path, monkeypatch, capsys):
+    def no_data(*args, **kwargs):
+        raise data.DownloadError("no network")
+
+    monkeypatch.setattr(data, "load", no_data)
+    assert graph.main(["--out", str(tmp_path / "g.dot"), "--data-dir", str(tmp_path)]) == 0
+    assert "random batch" in capsys.readouterr().err
+
+
+def test_show_values_adds_values_and_gradients(tmp_path):
+    out = tmp_path / "g.dot"
+    assert graph.main(["--out", str(out), "--random", "--show-values"]) == 0
+    source = out.read_text()
+    assert source.count("\\ngrad min ") == len(PARAMETERS)
+    assert "color=red" not in source
