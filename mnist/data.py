@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import pooch
 
+import nn
+
 MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -123,6 +125,22 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         )
     array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
     return array.astype(dtype.newbyteorder("="))
+
+
+def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write `array` as an IDX file, gzip-compressed when `path` ends in .gz (atomically).
+
+    With it, any dataset saved under the four MNIST names trains through --data-dir.
+    """
+    codes = {dtype: code for code, dtype in IDX_DTYPES.items()}
+    dtype = array.dtype.newbyteorder(">") if array.dtype.itemsize > 1 else array.dtype
+    if dtype not in codes:
+        raise ValueError(f"{os.fspath(path)}: IDX cannot hold {array.dtype} data")
+    header = bytes([0, 0, codes[dtype], array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    payload = header + array.astype(dtype).tobytes()
+    if os.fspath(path).endswith(".gz"):
+        payload = gzip.compress(payload, mtime=0)
+    nn.atomic_write(path, payload)
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:

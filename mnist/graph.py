@@ -18,7 +18,6 @@ way the picture is the same, except for the values that `--show-values` adds.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -82,15 +81,10 @@ def batch(size: int, data_dir: str | None, random: bool) -> tuple[np.ndarray, np
     return rng.integers(0, 256, (size, 28, 28), dtype=np.uint8), rng.integers(0, 10, size)
 
 
-def write_atomically(path: Path, content: bytes) -> None:
-    """Write `content` to a temporary file beside `path`, then rename it into place."""
+def _write(path: Path, content: bytes) -> None:
+    """Write atomically, creating the folder if needed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        partial.write_bytes(content)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    nn.atomic_write(path, content)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,13 +100,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: Path = args.out
     fmt = out.suffix.lower()[1:]
     if fmt == "dot":
-        write_atomically(out, graph.source.encode())
+        _write(out, graph.source.encode())
     else:
         try:
-            write_atomically(out, graph.pipe(format=fmt))
+            _write(out, graph.pipe(format=fmt))
         except graphviz.ExecutableNotFound:
             source = out.with_suffix(".dot")
-            write_atomically(source, graph.source.encode())
+            _write(source, graph.source.encode())
             print(
                 f"error: {out} not written: Graphviz's `dot` program was not found on PATH. "
                 f"Wrote the DOT source to {source} instead. To render, {INSTALL_GRAPHVIZ}, "

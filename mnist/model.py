@@ -7,10 +7,16 @@ import numpy as np
 import nn
 
 
-def mlp(hidden: int = 512, rng: np.random.Generator | None = None) -> nn.Sequential:
+def mlp(
+    hidden: int = 512, rng: np.random.Generator | None = None, dtype: type = np.float32
+) -> nn.Sequential:
     """The two-layer perceptron, initialised as PyTorch would (uniform ±1/√fan_in)."""
     rng = rng if rng is not None else np.random.default_rng()
-    return nn.Sequential(nn.Linear(784, hidden, rng=rng), nn.ReLU(), nn.Linear(hidden, 10, rng=rng))
+    return nn.Sequential(
+        nn.Linear(784, hidden, rng=rng, dtype=dtype),
+        nn.ReLU(),
+        nn.Linear(hidden, 10, rng=rng, dtype=dtype),
+    )
 
 
 def flatten_images(images: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from nn import functional, init, optim
 from nn.containers import Sequential
 from nn.layers import Flatten, Linear, LogSoftmax, ReLU
 from nn.losses import CrossEntropyLoss, NLLLoss
-from nn.serialization import atomic_write_text, load, save
+from nn.serialization import atomic_write, load, save
 
 __all__ = [
     "CrossEntropyLoss",
@@ -29,7 +29,7 @@ __all__ = [
     "Parameter",
     "ReLU",
     "Sequential",
-    "atomic_write_text",
+    "atomic_write",
     "functional",
     "init",
     "optim",

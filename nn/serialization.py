@@ -73,9 +73,10 @@ def load(path: PathLike) -> dict[str, Any]:
     return tree
 
 
-def atomic_write_text(path: PathLike, text: str, encoding: str = "utf-8") -> None:
-    """Write `text` to `path` atomically, as `save` writes its files."""
-    _write_atomically(path, lambda file: file.write(text.encode(encoding)))
+def atomic_write(path: PathLike, content: bytes | str) -> None:
+    """Write `content` (str as UTF-8) to `path` atomically, as `save` writes its files."""
+    data = content.encode() if isinstance(content, str) else content
+    _write_atomically(path, lambda file: file.write(data))
 
 
 def _flatten(tree: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, np.ndarray]]:

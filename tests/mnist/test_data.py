@@ -318,3 +318,18 @@ def test_load_reads_real_mnist(split, count, first, counts):
     assert images.dtype == np.uint8 and labels.dtype == np.uint8
     assert labels[:5].tolist() == first
     assert np.bincount(labels, minlength=10).tolist() == counts
+
+
+@pytest.mark.parametrize("name", ["images.gz", "images"])
+@pytest.mark.parametrize("dtype", ["u1", "i2", ">f4", "<f8"])
+def test_write_idx_round_trips_through_read_idx(tmp_path, name, dtype):
+    array = (np.arange(24).reshape(2, 3, 4) - 5).astype(dtype)
+
+    data.write_idx(tmp_path / name, array)
+
+    np.testing.assert_array_equal(data.read_idx(tmp_path / name), array)
+
+
+def test_write_idx_refuses_dtypes_idx_cannot_hold(tmp_path):
+    with pytest.raises(ValueError, match="IDX cannot hold"):
+        data.write_idx(tmp_path / "x.gz", np.zeros(3, dtype=np.int64))

@@ -203,7 +203,7 @@ def test_save_replaces_an_existing_file_and_respects_the_umask(tmp_path):
         assert path.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
-def test_atomic_write_text_writes_the_whole_text(tmp_path):
-    nn.atomic_write_text(tmp_path / "metrics.json", '{"accuracy": 0.98}\n')
+def test_atomic_write_writes_the_whole_text(tmp_path):
+    nn.atomic_write(tmp_path / "metrics.json", '{"accuracy": 0.98}\n')
 
     assert (tmp_path / "metrics.json").read_text() == '{"accuracy": 0.98}\n'

@@ -1,0 +1,114 @@
+"""Three gradients of the MNIST model, compared: `python -m mnist.gradcheck`.
+
+On a batch of real data in float64, for every parameter of
+Linear(784, hidden)-ReLU-Linear(hidden, 10) with cross-entropy:
+
+- autograd: `loss.backward()` through the engine;
+- analytic: the chain rule written out by hand (`mnist.analytic`);
+- numeric: central differences (L(p + ε) - L(p - ε)) / 2ε on a random sample
+  of each parameter's elements.
+
+It prints the largest absolute and relative difference of each pair per
+parameter, and exits with status 1 when any pair is beyond its tolerance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+import autograd as ag
+import nn
+from mnist import analytic, data
+from mnist.model import flatten_images, mlp
+
+# (atol, rtol) per pair: the analytic gradient is the same sums in another
+# order; a central difference is exact only to about ε² and rounding / ε.
+TOLERANCES = {"analytic": (1e-12, 1e-9), "numeric": (1e-7, 1e-5)}
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m mnist.gradcheck",
+        description="Compare autograd, hand-derived and finite-difference gradients.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--data-dir", help="folder with the MNIST files (see mnist.train)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--hidden", type=int, default=512)
+    parser.add_argument("--samples", type=int, default=20, help="elements per parameter")
+    parser.add_argument("--eps", type=float, default=1e-6)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def differences(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """The largest |a - b| and the largest |a - b| / max(|a|, |b|)."""
+    gap = np.abs(a - b)
+    scale = np.maximum(np.maximum(np.abs(a), np.abs(b)), np.finfo(np.float64).tiny)
+    return float(gap.max()), float((gap / scale).max())
+
+
+def within(a: np.ndarray, b: np.ndarray, pair: str) -> bool:
+    atol, rtol = TOLERANCES[pair]
+    return bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    images, labels = data.load("train", args.data_dir)
+    x = flatten_images(images[: args.batch_size]).astype(np.float64)
+    y = labels[: args.batch_size]
+    rng = np.random.default_rng(args.seed)
+    model = mlp(args.hidden, rng, dtype=np.float64)
+
+    def loss() -> ag.Tensor:
+        return nn.functional.cross_entropy(model(ag.Tensor(x)), y)
+
+    loss().backward()
+    params = dict(model.named_parameters())
+    _, by_hand = analytic.loss_and_grads({k: p.data for k, p in params.items()}, x, y)
+
+    print(f"batch of {len(x)} images, float64, {args.samples} sampled elements per parameter")
+    print(f"{'parameter':<10} {'shape':<12} {'vs analytic: abs':>17} {'rel':>9} "
+          f"{'vs numeric: abs':>16} {'rel':>9}")  # fmt: skip
+    failed = []
+    for name, p in params.items():
+        auto = p.grad.data
+        picks = rng.choice(p.size, size=min(args.samples, p.size), replace=False)
+        numeric = np.array([central_difference(loss, p, i, args.eps) for i in picks])
+        sampled = auto.reshape(-1)[picks]
+        row = differences(auto, by_hand[name]) + differences(sampled, numeric)
+        print(f"{name:<10} {str(p.shape):<12} {row[0]:>17.2e} {row[1]:>9.2e} "
+              f"{row[2]:>16.2e} {row[3]:>9.2e}")  # fmt: skip
+        if not within(auto, by_hand[name], "analytic"):
+            failed.append(f"{name}: autograd vs analytic")
+        if not within(sampled, numeric, "numeric"):
+            failed.append(f"{name}: autograd vs numeric")
+    if failed:
+        print("beyond tolerance " + str(TOLERANCES) + ": " + "; ".join(failed), file=sys.stderr)
+        return 1
+    print("all gradients agree")
+    return 0
+
+
+def central_difference(
+    loss: Callable[[], ag.Tensor], p: nn.Parameter, flat_index: int, eps: float
+) -> float:
+    """(L(p + ε) - L(p - ε)) / 2ε for one element of `p`."""
+    view = p.data.reshape(-1)
+    original = view[flat_index]
+    with ag.no_grad():
+        view[flat_index] = original + eps
+        above = loss().item()
+        view[flat_index] = original - eps
+        below = loss().item()
+    view[flat_index] = original
+    return (above - below) / (2 * eps)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
