@@ -1,0 +1,1 @@
+"""Benchmarks: one epoch of MNIST MLP training in several implementations (see README.md)."""

@@ -1,0 +1,55 @@
+"""The same model and loop on this project's engine: autograd and nn, as a user writes it.
+
+nn.Sequential of nn.Linear and nn.ReLU with the shared initial weights,
+nn.functional.cross_entropy and nn.optim.RMSprop; batches are gathered with
+NumPy indexing, as in the other variants. Run: ``python -m bench.engine_mlp``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+if not __package__:  # run as `python bench/engine_mlp.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import autograd as ag
+import nn
+from bench.workload import (
+    ALPHA,
+    CLASSES,
+    EPS,
+    HIDDEN,
+    IN_FEATURES,
+    LR,
+    Data,
+    Epoch,
+    Params,
+    batch_order,
+    main,
+)
+
+
+def setup(data: Data, params: Params) -> Epoch:
+    """An engine model starting from ``params``."""
+    model = nn.Sequential(nn.Linear(IN_FEATURES, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, CLASSES))
+    model.load_state_dict(params)
+    optimizer = nn.optim.RMSprop(model.parameters(), lr=LR, alpha=ALPHA, eps=EPS)
+    x, y = data.x, data.y
+
+    def epoch(seed: int) -> float:
+        batches = batch_order(len(y), seed)
+        start = time.perf_counter()
+        for idx in batches:
+            loss = nn.functional.cross_entropy(model(ag.Tensor(x[idx])), y[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return time.perf_counter() - start
+
+    return epoch
+
+
+if __name__ == "__main__":
+    main(setup, __doc__.splitlines()[0])
