@@ -143,13 +143,15 @@ class Function:
         out = Tensor(result)
         if anomaly.enabled:  # ag.detect_anomaly(): note the caller's line, stop at nan/inf
             ctx.created_at = anomaly.check_forward(cls, out.data)
-        if not _grad_enabled or not any(isinstance(a, Tensor) and a.requires_grad for a in args):
+        if not _grad_enabled:
+            return out
+        parents = tuple([_parent(a) for a in args])
+        needs_input_grad = tuple([p is not None for p in parents])
+        if True not in needs_input_grad:
             return out
         out.requires_grad = True
         out._ctx = ctx
-        ctx.function = cls
-        ctx.parents = tuple(_parent(a) for a in args)
-        ctx.needs_input_grad = tuple(p is not None for p in ctx.parents)
+        ctx.function, ctx.parents, ctx.needs_input_grad = cls, parents, needs_input_grad
         ctx.input_shapes = tuple(a.shape if isinstance(a, Tensor) else None for a in args)
         ctx.input_dtypes = tuple(a.dtype if isinstance(a, Tensor) else None for a in args)
         ctx.output_shape, ctx.output_dtype, ctx.output = out.shape, out.dtype, weakref.ref(out)

@@ -16,20 +16,70 @@ from autograd import Context, Function, Tensor
 REDUCTIONS = ("mean", "sum")
 
 
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight.T + bias, with weight of shape (out_features, in_features)."""
+    return Linear.apply(x, weight, bias)
+
+
+class Linear(Function):
+    """y = x @ Wᵀ + b in one node (as PyTorch's addmm), for x of shape (..., in).
+
+    Its backward gives W's gradient straight in W's own layout, gᵀ @ x, where
+    `x @ W.T + b` through the generic ops would take four nodes.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        ctx.save_for_backward(x, w)
+        y = x @ w.T
+        if b is not None:
+            y += b  # in place: y is a fresh array
+        return y
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor | None, ...]:
+        x, w = ctx.saved_tensors
+        dx, dw, db = ctx.needs_input_grad
+        rows, inputs = grad, x
+        if grad.ndim != 2:  # every leading axis is a batch axis
+            rows, inputs = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
+        # dy/dx = W, dy/dW = x (summed over the batch), dy/db = 1
+        return (
+            grad @ w if dx else None,
+            rows.T @ inputs if dw else None,
+            rows.sum(axis=0) if db else None,
+        )
+
+
 def relu(x: Tensor) -> Tensor:
     """max(x, 0) elementwise."""
     return ag.relu(x)
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / Σ exp(x) along `axis`, with the maximum subtracted first so exp never overflows.
+    """exp(x) / Σ exp(x) along `axis` (see Softmax)."""
+    return Softmax.apply(x, axis=axis)
 
-    The maximum is a constant to autograd: softmax(x - c) = softmax(x) for any c.
-    """
-    m = np.max(x.data, axis=axis, keepdims=True)
-    m[~np.isfinite(m)] = 0  # a row of -inf: nothing to subtract
-    e = (x - m).exp()
-    return e / e.sum(axis, keepdims=True)
+
+class Softmax(Function):
+    """s = exp(x) / Σ exp(x) along `axis`, with the maximum subtracted first so exp
+    never overflows (softmax(x - c) = softmax(x) for any c)."""
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
+        m = np.max(x, axis=axis, keepdims=True)
+        m[~np.isfinite(m)] = 0  # a row of -inf: nothing to subtract
+        e = np.exp(x - m)
+        s = e / e.sum(axis=axis, keepdims=True)
+        ctx.axis = axis
+        ctx.save_for_backward(s)
+        return s
+
+    @staticmethod
+    def backward(ctx: Context, grad: Tensor) -> Tensor:
+        (s,) = ctx.saved_tensors
+        # ds_i/dx_j = s_i (δ_ij - s_j), so the VJP is s · (grad - Σ grad·s)
+        return s * (grad - (grad * s).sum(axis=ctx.axis, keepdims=True))
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
@@ -76,7 +126,7 @@ class CrossEntropy(Function):
         one_hot = np.zeros(logits.shape, dtype=logits.dtype)
         one_hot[np.arange(len(ctx.target)), ctx.target] = 1
         # dloss/dlogits = softmax(logits) - one_hot(target), divided by N for "mean"
-        probs = softmax(logits, axis=1)
+        probs = Softmax.apply(logits, axis=1)
         scale = grad / len(ctx.target) if ctx.reduction == "mean" else grad
         return scale * (probs - one_hot)
 

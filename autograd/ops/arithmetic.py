@@ -131,9 +131,22 @@ class MatMul(Function):
         g2 = grad.reshape(batch + (x2.shape[-2], y2.shape[-1]))
         # dz/dx = grad @ yᵀ, dz/dy = xᵀ @ grad, summed over broadcast batch axes
         return (
-            unbroadcast(g2 @ _swap_last(y2), x2.shape).reshape(x.shape) if dx else None,
-            unbroadcast(_swap_last(x2) @ g2, y2.shape).reshape(y.shape) if dy else None,
+            unbroadcast(_product_like(x2, g2, _swap_last(y2)), x2.shape).reshape(x.shape)
+            if dx
+            else None,
+            unbroadcast(_product_like(y2, _swap_last(x2), g2), y2.shape).reshape(y.shape)
+            if dy
+            else None,
         )
+
+
+def _product_like(like: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """a @ b in the memory layout of `like`: for a transposed view (a weight used as
+    W.T) it is computed as (bᵀ @ aᵀ)ᵀ, so W's gradient comes back in W's own order
+    and the optimizer's passes over it run along memory, not across it."""
+    if like.ndim == 2 and like.data.flags.f_contiguous and not like.data.flags.c_contiguous:
+        return _swap_last(_swap_last(b) @ _swap_last(a))
+    return a @ b
 
 
 def _swap_last(t: Tensor) -> Tensor:

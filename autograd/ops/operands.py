@@ -23,5 +23,9 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
 
 def as_tensors(*values: Any) -> tuple[Tensor, ...]:
     """All operands as Tensors, scalars typed after the first Tensor among them."""
-    like = next((v for v in values if isinstance(v, Tensor)), None)
-    return tuple(as_tensor(v, like) for v in values)
+    like = None
+    for v in values:
+        if isinstance(v, Tensor):
+            like = v
+            break
+    return tuple([v if isinstance(v, Tensor) else as_tensor(v, like) for v in values])

@@ -421,3 +421,13 @@ def test_ag_grad_of_several_outputs_sums_their_gradients():
     x = f64([1.0, 2.0])
     (g,) = ag.grad([(x * x).sum(), (x * 3.0).sum()], x)
     np.testing.assert_allclose(g.data, 2 * x.data + 3.0)
+
+
+def test_a_weight_used_transposed_gets_its_gradient_in_its_own_layout():
+    # x @ w.T: w's gradient is computed as (gᵀ x), C-ordered like w, not as a transposed view
+    rng = np.random.default_rng(0)
+    x = ag.Tensor(rng.standard_normal((8, 3)))
+    w = ag.Tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    (x @ w.T).sum().backward()
+    assert w.grad.data.flags.c_contiguous
+    np.testing.assert_allclose(w.grad.data, np.ones((8, 5)).T @ x.data)

@@ -36,7 +36,7 @@ def test_command_writes_an_svg_naming_the_parameters(tmp_path):
     command = [sys.executable, "-m", "mnist.graph", "--out", str(out), "--random"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert PARAMETERS | {"MatMul", "Relu", "CrossEntropy", "(512, 784) float32"} <= svg_texts(out)
+    assert PARAMETERS | {"Linear", "Relu", "CrossEntropy", "(512, 784) float32"} <= svg_texts(out)
     assert [p.name for p in out.parent.iterdir()] == ["x.svg"]  # no temporary file left
 
 

@@ -222,3 +222,29 @@ def test_cross_entropy_matches_torch(reduction):
 
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
     np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def leaf(rng, *shape) -> ag.Tensor:
+    return ag.Tensor(rng.standard_normal(shape), requires_grad=True)
+
+
+@pytest.mark.parametrize("x_shape", [(4, 3), (2, 4, 3), (3,)])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_linear_passes_gradcheck_and_gradgradcheck(x_shape, with_bias):
+    rng = np.random.default_rng(0)
+    inputs = [leaf(rng, *x_shape), leaf(rng, 5, 3)] + ([leaf(rng, 5)] if with_bias else [])
+    assert ag.gradcheck(F.linear, inputs)
+    assert ag.gradgradcheck(F.linear, inputs)
+
+
+def test_linear_is_x_times_weight_transposed_plus_bias():
+    rng = np.random.default_rng(1)
+    x, w, b = leaf(rng, 4, 3), leaf(rng, 5, 3), leaf(rng, 5)
+    np.testing.assert_allclose(F.linear(x, w, b).data, x.data @ w.data.T + b.data)
+
+
+def test_linear_weight_gradient_is_in_the_weights_own_layout():
+    rng = np.random.default_rng(2)
+    x, w = leaf(rng, 8, 3), leaf(rng, 5, 3)
+    F.linear(x, w).sum().backward()
+    assert w.grad.data.flags.c_contiguous

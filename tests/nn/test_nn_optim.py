@@ -304,3 +304,28 @@ def test_float32_steps_match_torch_optim(name):
 
     # the same float32 operations, up to the order of roundings (and FMA) inside torch's kernels
     np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=2e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name, buffer", [("RMSprop", "square_avg"), ("Adam", "exp_avg_sq")])
+def test_subnormals_are_flushed_from_the_running_average_of_squares(name, buffer):
+    # g² = 1e-40 is subnormal in float32: √ of it is slow, and next to eps it is 0
+    p = ag.Tensor(np.ones(3, np.float32), requires_grad=True)
+    p.grad = ag.Tensor(np.array([1e-20, 0.5, 0.0], np.float32))
+    opt = getattr(nn.optim, name)([p])
+    for _ in range(32):
+        opt.step()
+    v = opt.state[0][buffer]
+    assert v[0] == 0 and v[1] > 0
+
+
+def test_flushing_subnormals_changes_no_update():
+    g = np.array([1e-20, 3e-21, 0.5], np.float32)
+    p = ag.Tensor(np.ones(3, np.float32), requires_grad=True)
+    p.grad = ag.Tensor(g)
+    opt = RMSprop([p], lr=1e-3, alpha=0.9, eps=1e-7)
+    expected, v = np.ones(3, np.float32), np.zeros(3, np.float32)
+    for _ in range(64):
+        opt.step()
+        v = np.float32(0.9) * v + np.float32(0.1) * g * g
+        expected = expected - np.float32(1e-3) * g / (np.sqrt(v) + np.float32(1e-7))
+    np.testing.assert_array_equal(p.data, expected)
