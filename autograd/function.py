@@ -155,8 +155,9 @@ class Function:
         ctx.input_shapes = tuple(a.shape if isinstance(a, Tensor) else None for a in args)
         ctx.input_dtypes = tuple(a.dtype if isinstance(a, Tensor) else None for a in args)
         ctx.output_shape, ctx.output_dtype, ctx.output = out.shape, out.dtype, weakref.ref(out)
-        ctx._output_data = out.data
         ctx._saved = tuple(_saved_as_tensor(v, args, arrays, result, out) for v in ctx._saved)
+        if any(v is _OUTPUT for v in ctx._saved):
+            ctx._output_data = out.data  # what saved_tensors rebuilds the output from
         return out
 
 

@@ -143,3 +143,14 @@ def test_no_grad_keeps_no_intermediate_arrays(memory):
         y = (x.exp() * x).sum()
     assert memory() - baseline <= SLACK
     assert not y.requires_grad
+
+
+def test_an_output_no_backward_needs_is_freed_while_the_graph_lives():
+    x = ag.Tensor(np.ones(10), requires_grad=True)
+    middle = x + 1  # the sum below keeps nothing of it for its backward
+    alive = weakref.ref(middle.data)
+    loss = middle.sum()
+    del middle
+    assert alive() is None
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.data, np.ones(10))
