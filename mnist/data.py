@@ -77,6 +77,10 @@ class DownloadError(OSError):
     """No mirror delivered a valid copy of a file."""
 
 
+# What `load` raises for data that is missing, cannot be fetched or is malformed.
+LOAD_ERRORS = (IDXError, DownloadError, FileNotFoundError)
+
+
 def _read_payload(path: str | os.PathLike) -> bytes:
     """The file's bytes, decompressed when they start with the gzip magic."""
     data = Path(path).read_bytes()

@@ -59,7 +59,11 @@ def within(a: np.ndarray, b: np.ndarray, pair: str) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    images, labels = data.load("train", args.data_dir)
+    try:
+        images, labels = data.load("train", args.data_dir)
+    except data.LOAD_ERRORS as error:
+        print(f"python -m mnist.gradcheck: {error}", file=sys.stderr)
+        return 1
     x = flatten_images(images[: args.batch_size]).astype(np.float64)
     y = labels[: args.batch_size]
     rng = np.random.default_rng(args.seed)

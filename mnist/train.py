@@ -296,7 +296,11 @@ def write_metrics(history: list[dict[str, Any]], path: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    trainer = run(args)
+    try:
+        trainer = run(args)
+    except data.LOAD_ERRORS as error:
+        print(f"python -m mnist.train: {error}", file=sys.stderr)
+        return 1
     print(f"test accuracy {trainer.history[-1]['test_accuracy']:.2%}")
     return 0
 

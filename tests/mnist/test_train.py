@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nn
-from mnist import train
+from mnist import data, train
 
 REAL_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "mnist"
 
@@ -156,3 +156,11 @@ def test_one_epoch_on_5000_real_images_reaches_90_percent():
         )
     )
     assert trainer.history[0]["test_accuracy"] >= 0.90
+
+
+def test_a_broken_data_file_is_one_clear_line_not_a_traceback(tmp_path, capsys):
+    for name in data.FILES["train"] + data.FILES["test"]:
+        (tmp_path / name).write_bytes(b"not an IDX file")
+    assert train.main(["--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("python -m mnist.train: ") and "bad magic number" in err
