@@ -50,15 +50,16 @@ class detect_anomaly(contextlib.ContextDecorator):
 
     def __init__(self, check_forward: bool = True):
         self.check_forward = check_forward
+        self.previous: list[tuple[bool, bool]] = []  # a stack: a decorated function may recurse
 
     def __enter__(self) -> None:
         global enabled, _check_forward
-        self.previous = enabled, _check_forward
+        self.previous.append((enabled, _check_forward))
         enabled, _check_forward = True, self.check_forward
 
     def __exit__(self, *exc: object) -> None:
         global enabled, _check_forward
-        enabled, _check_forward = self.previous
+        enabled, _check_forward = self.previous.pop()
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -64,18 +64,27 @@ def grad(
         if not x.requires_grad:
             raise ValueError(f"ag.grad: input {i} does not require grad")
     grads = _backpropagate(outputs, list(grad_outputs), retain_graph, create_graph, inputs)
-    return tuple(grads.of(x) for x in inputs)
+    if create_graph:
+        return tuple(grads.of(x) for x in inputs)
+    taken = {id(_memory_of(np.asarray(g.data if isinstance(g, Tensor) else g)))
+             for g in grad_outputs if g is not None}  # fmt: skip
+    return tuple(_owned(grads.of(x), taken) for x in inputs)
 
 
 class _Gradients:
-    """Gradients collected by one backward pass."""
+    """Gradients collected by one backward pass: of every leaf, or only of `wanted`."""
 
-    def __init__(self, wanted: Iterable[Tensor]):
+    def __init__(self, wanted: Sequence[Tensor] | None):
         self.leaves: dict[int, tuple[Tensor, Tensor]] = {}  # id(leaf) -> (leaf, dL/dleaf)
         self.at_node: dict[Context, Tensor] = {}  # gradients of the wanted non-leaf tensors
+        self.every_leaf = wanted is None
+        wanted = wanted or ()
+        self.wanted_leaves = {id(x) for x in wanted if x._ctx is None}
         self.wanted_nodes = {x._ctx for x in wanted if x._ctx is not None}
 
     def add_to_leaf(self, leaf: Tensor, g: Tensor) -> None:
+        if not self.every_leaf and id(leaf) not in self.wanted_leaves:
+            return
         previous = self.leaves.get(id(leaf))
         self.leaves[id(leaf)] = (leaf, g if previous is None else previous[1] + g)
 
@@ -83,13 +92,29 @@ class _Gradients:
         g = self.at_node.get(x._ctx) if x._ctx is not None else self.leaves.get(id(x), (x, None))[1]
         return g if g is not None else Tensor(np.zeros_like(x.data))
 
+    def worth_running(self, order: list[Context]) -> set[Context]:
+        """The nodes whose backward leads to a gradient that was asked for: all of
+        them for backward(); for ag.grad, only those above a wanted tensor, so the
+        graph below a wanted intermediate is neither run nor freed."""
+        if self.every_leaf:
+            return set(order)
+        useful: set[Context] = set()
+        for node in reversed(order):  # a node's inputs come before it here
+            for p in node.parents:
+                if isinstance(p, Tensor):
+                    if id(p) in self.wanted_leaves:
+                        useful.add(node)
+                elif p is not None and (p in useful or p in self.wanted_nodes):
+                    useful.add(node)
+        return useful
+
 
 def _backpropagate(
     roots: list[Tensor],
     root_grads: list[Any],
     retain_graph: bool | None,
     create_graph: bool,
-    wanted: Iterable[Tensor] = (),
+    wanted: Sequence[Tensor] | None = None,
 ) -> _Gradients:
     """Apply each node's vector-Jacobian product, from the roots back to the leaves."""
     if retain_graph is None:
@@ -103,13 +128,17 @@ def _backpropagate(
         else:
             pending[root._ctx] = pending[root._ctx] + g if root._ctx in pending else g
 
+    order = _topological_order([r._ctx for r in roots if r._ctx is not None])
+    worth_running = result.worth_running(order)
     with set_grad_enabled(create_graph), anomaly.backward_pass():
-        for node in _topological_order([r._ctx for r in roots if r._ctx is not None]):
+        for node in order:
             g = pending.pop(node, None)
             if g is None:
                 continue
             if node in result.wanted_nodes:
                 result.at_node[node] = g
+            if node not in worth_running:
+                continue
             input_grads = _as_input_grads(node, node.function.backward(node, g))
             if anomaly.enabled:  # ag.detect_anomaly(): name the node whose backward made nan/inf
                 anomaly.check_backward(node, input_grads)
@@ -139,7 +168,11 @@ def _root_grad(root: Tensor, grad: Any) -> Tensor:
                 "grad= of the same shape (a gradient is implied only for one-element tensors)"
             )
         return Tensor(np.ones_like(root.data))
-    grad = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=root.dtype))
+    grad = (
+        grad.astype(root.dtype)
+        if isinstance(grad, Tensor)
+        else Tensor(np.asarray(grad, dtype=root.dtype))
+    )
     if grad.shape != root.shape:
         raise ValueError(
             f"backward(): grad of shape {grad.shape} given for a tensor of shape {root.shape}"

@@ -139,7 +139,7 @@ class Function:
             result = cls.forward(ctx, *arrays, **kwargs)
         except ValueError as error:  # NumPy's shape errors, told with the op and its operands
             shapes = " and ".join(str(a.shape) for a in args if isinstance(a, Tensor))
-            raise ValueError(f"{cls.__name__} of shapes {shapes}: {error}") from None
+            raise ValueError(f"{cls.__name__} of shapes {shapes}: {error}") from error
         out = Tensor(result)
         if anomaly.enabled:  # ag.detect_anomaly(): note the caller's line, stop at nan/inf
             ctx.created_at = anomaly.check_forward(cls, out.data)
@@ -147,7 +147,7 @@ class Function:
             return out
         parents = tuple([_parent(a) for a in args])
         needs_input_grad = tuple([p is not None for p in parents])
-        if True not in needs_input_grad:
+        if True not in needs_input_grad or out.dtype.kind != "f":  # no gradient for integers
             return out
         out.requires_grad = True
         out._ctx = ctx

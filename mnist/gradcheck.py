@@ -24,6 +24,7 @@ import autograd as ag
 import nn
 from mnist import analytic, data
 from mnist.model import flatten_images, mlp
+from mnist.train import positive_int
 
 # (atol, rtol) per pair: the analytic gradient is the same sums in another
 # order; a central difference is exact only to about ε² and rounding / ε.
@@ -37,9 +38,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--data-dir", help="folder with the MNIST files (see mnist.train)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--hidden", type=int, default=512)
-    parser.add_argument("--samples", type=int, default=20, help="elements per parameter")
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--hidden", type=positive_int, default=512)
+    parser.add_argument("--samples", type=positive_int, default=20, help="elements per parameter")
     parser.add_argument("--eps", type=float, default=1e-6)
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)

@@ -47,14 +47,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="folder with the four MNIST IDX files "
         "(default: $MNIST_DATA, else a user cache folder, downloaded when missing)",
     )
-    parser.add_argument("--epochs", type=_positive, default=5)
-    parser.add_argument("--batch-size", type=_positive, default=128)
+    parser.add_argument("--epochs", type=positive_int, default=5)
+    parser.add_argument("--batch-size", type=positive_int, default=128)
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="rmsprop")
     parser.add_argument(
         "--lr",
         type=float,
-        help="peak learning rate (default: 0.05 for sgd "
-        "with momentum 0.9, 1e-3 for rmsprop and adam)",
+        help="peak learning rate; None takes the optimizer's own: "
+        + ", ".join(f"{d['lr']:g} for {name}" for name, d in DEFAULTS.items())
+        + " (sgd with momentum 0.9)",
     )
     parser.add_argument(
         "--schedule",
@@ -62,9 +63,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="cosine",
         help="learning rate over the run: half-cosine decay to 0, or constant",
     )
-    parser.add_argument("--hidden", type=_positive, default=512)
+    parser.add_argument("--hidden", type=positive_int, default=512)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--limit", type=_positive, help="train on the first N images only")
+    parser.add_argument("--limit", type=positive_int, help="train on the first N images only")
     parser.add_argument(
         "--save", metavar="PATH", help="write a checkpoint (.npz) after every epoch"
     )
@@ -76,10 +77,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.plot and Path(args.plot).suffix.lstrip(".").lower() not in FORMATS:
         parser.error(f"--plot {args.plot}: the file must end in .png, .svg or .pdf")
+    for option in ("save", "metrics", "plot"):  # fail now, not after an epoch of training
+        path = getattr(args, option)
+        if path and not Path(path).resolve().parent.is_dir():
+            parser.error(f"--{option} {path}: the folder {Path(path).parent} does not exist")
     return args
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
@@ -151,6 +156,8 @@ class Trainer:
             "hidden": a.hidden,
             "limit": a.limit or 0,
             "optimizer": a.optimizer,
+            "lr": self.peak_lr,
+            "schedule": a.schedule,
             "epochs": a.epochs,
         }
 

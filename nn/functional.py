@@ -18,7 +18,7 @@ REDUCTIONS = ("mean", "sum")
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias, with weight of shape (out_features, in_features)."""
-    return Linear.apply(x, weight, bias)
+    return Linear.apply(x if isinstance(x, Tensor) else Tensor(x), weight, bias)
 
 
 class Linear(Function):
@@ -84,7 +84,7 @@ class Softmax(Function):
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """log softmax(x) along `axis`, as x - logsumexp(x) (finite for any finite x)."""
-    return x - x.logsumexp(axis, keepdims=True)
+    return x - ag.logsumexp(x, axis, keepdims=True)
 
 
 def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:

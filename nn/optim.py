@@ -3,8 +3,8 @@
 `step()` updates each parameter's array in place from its `.grad`, skipping
 parameters whose grad is None. The arithmetic runs in the parameter's dtype
 with NumPy `out=` ufuncs into per-parameter buffers allocated at the first
-step, so a float32 model keeps float32 state and a step allocates nothing.
-Gradient arrays are only read: the engine may share one between tensors.
+step, so a float32 model keeps float32 state and a step allocates no
+parameter-sized array. Gradient arrays are only read, never changed.
 Hyperparameters are attributes (`opt.lr = 0.01` changes the rate from the
 next step on).
 """

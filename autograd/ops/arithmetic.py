@@ -85,7 +85,8 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        z = x**y
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 is inf, as in NumPy
+            z = x**y
         ctx.save_for_backward(x, y, z)
         return z
 
@@ -93,9 +94,13 @@ class Pow(Function):
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
         x, y, z = ctx.saved_tensors
         dx, dy = ctx.needs_input_grad
-        # dz/dx = y·x^(y-1), dz/dy = z·log(x), taken as 0 where x = 0 (there z = 0 too)
+        # dz/dx = y·x^(y-1), taken as 0 at x = y = 0 (0·inf otherwise; x is replaced
+        # by 1 there so no inf enters the graph); dz/dy = z·log(x), 0 where x = 0
+        origin = (x.data == 0) & (y.data == 0)
         return (
-            unbroadcast(grad * y * x ** (y - 1), x.shape) if dx else None,
+            unbroadcast(grad * where(origin, 0, y * where(origin, 1, x) ** (y - 1)), x.shape)
+            if dx
+            else None,
             unbroadcast(grad * z * where(x.data == 0, 1, x).log(), y.shape) if dy else None,
         )
 

@@ -188,5 +188,15 @@ def abs(x: Any) -> Tensor:
 
 
 def clip(x: Any, min: Any = None, max: Any = None) -> Tensor:
-    """Limit values to [min, max]; the gradient passes where x lies within the bounds."""
+    """Limit values to [min, max]; the gradient passes where x lies within the bounds.
+
+    The bounds are constants (numbers or arrays); for bounds that need a gradient,
+    use maximum and minimum.
+    """
+    for name, bound in (("min", min), ("max", max)):
+        if isinstance(bound, Tensor) and bound.requires_grad:
+            raise TypeError(
+                f"clip: {name} requires grad, but clip's bounds are constants; "
+                "use ag.maximum / ag.minimum for bounds that need a gradient"
+            )
     return Clip.apply(as_tensor(x), min, max)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -431,3 +433,50 @@ def test_a_weight_used_transposed_gets_its_gradient_in_its_own_layout():
     (x @ w.T).sum().backward()
     assert w.grad.data.flags.c_contiguous
     np.testing.assert_allclose(w.grad.data, np.ones((8, 5)).T @ x.data)
+
+
+def test_grad_with_respect_to_an_intermediate_leaves_the_graph_below_it_intact():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    h = x.exp()
+    (dh,) = ag.grad((h * h).sum(), h)
+    h.backward(dh)  # h's own node was neither run nor freed by ag.grad
+    np.testing.assert_allclose(x.grad.data, 2 * np.exp(2 * x.data), rtol=1e-6)
+
+
+def test_grad_leaves_the_gradients_it_did_not_return_uncomputed():
+    x, w = ag.tensor([1.0, 2.0], requires_grad=True), ag.tensor([3.0, 4.0], requires_grad=True)
+    (dx,) = ag.grad((x * w).sum(), x)
+    np.testing.assert_array_equal(dx.data, w.data)
+    assert w.grad is None
+
+
+def test_grad_results_never_share_memory():
+    a, b = ag.tensor([1.0, 2.0], requires_grad=True), ag.tensor([3.0, 4.0], requires_grad=True)
+    ones = np.ones(2, np.float32)
+    da, db = ag.grad(a + b, [a, b], grad_outputs=ones)
+    assert not np.shares_memory(da.data, db.data) and not np.shares_memory(da.data, ones)
+
+
+def test_a_float64_grad_for_a_float32_root_gives_a_float32_grad():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    x.backward(ag.Tensor(np.ones(2)))
+    assert x.grad.dtype == np.float32
+
+
+def test_casting_to_an_integer_dtype_records_no_gradient():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    assert not x.astype(np.int64).requires_grad
+
+
+def test_power_zero_has_gradient_zero_at_zero_without_warnings():
+    x = ag.tensor([0.0, 1.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (dx,) = ag.grad((x**0).sum(), x)
+    np.testing.assert_array_equal(dx.data, [0.0, 0.0])
+
+
+def test_clip_refuses_bounds_that_require_grad():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="maximum"):
+        ag.clip(x, ag.tensor([1.5, 1.5], requires_grad=True))

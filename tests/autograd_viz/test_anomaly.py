@@ -118,3 +118,15 @@ def test_works_as_a_decorator():
     with pytest.raises(ag.AnomalyError, match=r"^Log produced -inf"):
         f(ag.tensor([0.0]))
     assert not anomaly.enabled
+
+
+def test_a_recursive_decorated_function_switches_anomaly_mode_back_off():
+    mode = ag.detect_anomaly()
+
+    @mode
+    def recurse(n: int) -> None:
+        if n:
+            recurse(n - 1)
+
+    recurse(2)
+    assert not anomaly.enabled

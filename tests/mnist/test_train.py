@@ -164,3 +164,16 @@ def test_a_broken_data_file_is_one_clear_line_not_a_traceback(tmp_path, capsys):
     assert train.main(["--data-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("python -m mnist.train: ") and "bad magic number" in err
+
+
+def test_resume_with_another_learning_rate_says_which(tiny_mnist, tmp_path):
+    run(tiny_mnist, "--save", str(tmp_path / "ck.npz"))
+    with pytest.raises(SystemExit, match="--lr 0.002"):
+        run(tiny_mnist, "--resume", str(tmp_path / "ck.npz"), "--lr", "0.5")
+
+
+@pytest.mark.parametrize("option", ["--save", "--metrics", "--plot"])
+def test_an_output_in_a_missing_folder_is_refused_before_training(tmp_path, capsys, option):
+    with pytest.raises(SystemExit):
+        train.parse_args([option, str(tmp_path / "missing" / "out.png")])
+    assert "does not exist" in capsys.readouterr().err
