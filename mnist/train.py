@@ -282,14 +282,9 @@ def run(args: argparse.Namespace) -> Trainer:
 def _save_and_explain_interrupt(trainer: Trainer, args: argparse.Namespace) -> None:
     path = args.save or "mnist-interrupted.npz"
     nn.save(trainer.state_dict(), path)
-    command = (
-        " ".join(["python -m mnist.train", *sys.argv[1:]])
-        if sys.argv[1:]
-        else ("python -m mnist.train")
-    )
     print(
-        f"\nInterrupted in epoch {trainer.epoch + 1}, after batch {trainer.step}. "
-        f"Checkpoint saved to {path}.\nResume with: {command} --resume {path}",
+        f"\nInterrupted in epoch {trainer.epoch + 1}, after batch {trainer.step}; "
+        f"checkpoint saved to {path}.\nTo resume, run the same command with --resume {path}",
         file=sys.stderr,
     )
     raise SystemExit(130)

@@ -166,8 +166,8 @@ def _plain_index(index: Any) -> Any:
         return tuple(_plain_index(i) for i in index)
     if isinstance(index, Tensor):
         return index.data
-    if isinstance(index, list):
-        return np.asarray(index)
+    if isinstance(index, list):  # as NumPy reads it; [] selects nothing
+        return np.asarray(index) if index else np.zeros(0, dtype=np.intp)
     return index
 
 

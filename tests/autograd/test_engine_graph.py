@@ -480,3 +480,20 @@ def test_clip_refuses_bounds_that_require_grad():
     x = ag.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(TypeError, match="maximum"):
         ag.clip(x, ag.tensor([1.5, 1.5], requires_grad=True))
+
+
+def test_iterating_a_tensor_gives_its_rows_with_their_gradients():
+    x = ag.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    first, second = x
+    (first * 2 + second).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[2, 2], [1, 1]])
+
+
+def test_iterating_a_0d_tensor_is_an_error():
+    with pytest.raises(TypeError, match="0-d"):
+        list(ag.tensor(1.0))
+
+
+def test_an_empty_list_index_selects_nothing():
+    x = ag.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    assert x[[]].shape == (0, 2)
