@@ -49,6 +49,9 @@ def load(path: PathLike) -> dict[str, Any]:
     objects raises a ValueError instead of running the code a pickle can hold."""
     try:
         archive = np.load(path, allow_pickle=False)
+    except zipfile.BadZipFile as error:  # a zip file cut short, by a crash or a download
+        message = f"nn.load: {os.fspath(path)} is a damaged .npz archive ({error})"
+        raise ValueError(message) from None
     except ValueError as error:
         raise ValueError(
             f"nn.load: {os.fspath(path)} is not an .npz archive ({error}); "

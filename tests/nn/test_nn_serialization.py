@@ -207,3 +207,11 @@ def test_atomic_write_writes_the_whole_text(tmp_path):
     nn.atomic_write(tmp_path / "metrics.json", '{"accuracy": 0.98}\n')
 
     assert (tmp_path / "metrics.json").read_text() == '{"accuracy": 0.98}\n'
+
+
+def test_a_truncated_file_is_named_as_damaged(tmp_path):
+    path = tmp_path / "ck.npz"
+    nn.save({"w": np.arange(1000.0)}, path)
+    path.write_bytes(path.read_bytes()[:-300])
+    with pytest.raises(ValueError, match=r"ck\.npz is a damaged \.npz archive"):
+        nn.load(path)
