@@ -20,14 +20,18 @@ def backward(
 ) -> None:
     """Accumulate d(root)/d(leaf) into `.grad` of every leaf that requires grad."""
     grads = _backpropagate([root], [grad], retain_graph, create_graph)
-    # the caller's own gradient array must not become a leaf's .grad
-    given = grad.data if isinstance(grad, Tensor) else grad
-    taken = set() if given is None else {id(_memory_of(np.asarray(given)))}
+    taken = _memory_taken_by([grad])
     for leaf, g in grads.leaves.values():
         if leaf.grad is not None:
             leaf.grad = leaf.grad + g
         else:
             leaf.grad = g if create_graph else _owned(g, taken)
+
+
+def _memory_taken_by(given: Sequence[Any]) -> set[int]:
+    """The caller's gradient arrays, which no returned or stored gradient may share."""
+    arrays = (np.asarray(g.data if isinstance(g, Tensor) else g) for g in given if g is not None)
+    return {id(_memory_of(a)) for a in arrays}
 
 
 def _memory_of(array: np.ndarray) -> np.ndarray:
@@ -66,8 +70,7 @@ def grad(
     grads = _backpropagate(outputs, list(grad_outputs), retain_graph, create_graph, inputs)
     if create_graph:
         return tuple(grads.of(x) for x in inputs)
-    taken = {id(_memory_of(np.asarray(g.data if isinstance(g, Tensor) else g)))
-             for g in grad_outputs if g is not None}  # fmt: skip
+    taken = _memory_taken_by(grad_outputs)
     return tuple(_owned(grads.of(x), taken) for x in inputs)
 
 
