@@ -24,7 +24,7 @@ import contextlib
 import os
 import sys
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -62,15 +62,16 @@ class detect_anomaly(contextlib.ContextDecorator):
         enabled, _check_forward = self.previous.pop()
 
 
-@contextlib.contextmanager
-def backward_pass() -> Iterator[None]:
+class backward_pass:
     """Marks a backward pass: the ops that backward functions run are not checked as
     forward steps, since the node whose backward ran them is checked and named instead."""
-    global _backward_depth
-    _backward_depth += 1
-    try:
-        yield
-    finally:
+
+    def __enter__(self) -> None:
+        global _backward_depth
+        _backward_depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        global _backward_depth
         _backward_depth -= 1
 
 

@@ -30,8 +30,11 @@ def backward(
 
 def _memory_taken_by(given: Sequence[Any]) -> set[int]:
     """The caller's gradient arrays, which no returned or stored gradient may share."""
-    arrays = (np.asarray(g.data if isinstance(g, Tensor) else g) for g in given if g is not None)
-    return {id(_memory_of(a)) for a in arrays}
+    return {
+        id(_memory_of(np.asarray(g.data if isinstance(g, Tensor) else g)))
+        for g in given
+        if g is not None
+    }
 
 
 def _memory_of(array: np.ndarray) -> np.ndarray:
@@ -187,23 +190,23 @@ def _as_input_grads(node: Context, returned: Any) -> list[Tensor | None]:
     """What a backward returned, checked: one gradient per input, each of its input's
     shape, and in its input's dtype (an op mixing float32 and float64 computes in
     float64; the float32 input still gets a float32 gradient)."""
-    name = node.function.__name__
     input_grads = list(returned) if isinstance(returned, tuple) else [returned]
     if len(input_grads) != len(node.parents):
         raise RuntimeError(
-            f"{name}.backward returned {len(input_grads)} gradients for {len(node.parents)} inputs"
+            f"{node.function.__name__}.backward returned {len(input_grads)} gradients "
+            f"for {len(node.parents)} inputs"
         )
-    for i, g in enumerate(input_grads):
-        if g is None or node.parents[i] is None:
+    for i, (g, parent) in enumerate(zip(input_grads, node.parents)):
+        if g is None or parent is None:
             continue
         if not isinstance(g, Tensor):
             g = input_grads[i] = Tensor(np.asarray(g))
-        if g.shape != node.input_shapes[i]:
+        if g.data.shape != node.input_shapes[i]:
             raise RuntimeError(
-                f"{name}.backward returned a gradient of shape {g.shape} "
+                f"{node.function.__name__}.backward returned a gradient of shape {g.shape} "
                 f"for input {i} of shape {node.input_shapes[i]}"
             )
-        if g.dtype != node.input_dtypes[i]:
+        if g.data.dtype != node.input_dtypes[i]:
             input_grads[i] = g.astype(node.input_dtypes[i])
     return input_grads
 

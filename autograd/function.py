@@ -147,17 +147,19 @@ class Function:
             return out
         parents = tuple([_parent(a) for a in args])
         needs_input_grad = tuple([p is not None for p in parents])
-        if True not in needs_input_grad or out.dtype.kind != "f":  # no gradient for integers
+        if True not in needs_input_grad or out.data.dtype.kind != "f":  # integers: no gradient
             return out
         out.requires_grad = True
         out._ctx = ctx
         ctx.function, ctx.parents, ctx.needs_input_grad = cls, parents, needs_input_grad
-        ctx.input_shapes = tuple(a.shape if isinstance(a, Tensor) else None for a in args)
-        ctx.input_dtypes = tuple(a.dtype if isinstance(a, Tensor) else None for a in args)
-        ctx.output_shape, ctx.output_dtype, ctx.output = out.shape, out.dtype, weakref.ref(out)
-        ctx._saved = tuple(_saved_as_tensor(v, args, arrays, result, out) for v in ctx._saved)
-        if any(v is _OUTPUT for v in ctx._saved):
-            ctx._output_data = out.data  # what saved_tensors rebuilds the output from
+        ctx.input_shapes = tuple([a.data.shape if isinstance(a, Tensor) else None for a in args])
+        ctx.input_dtypes = tuple([a.data.dtype if isinstance(a, Tensor) else None for a in args])
+        ctx.output_shape, ctx.output_dtype = out.data.shape, out.data.dtype
+        ctx.output = weakref.ref(out)
+        if ctx._saved:
+            ctx._saved = tuple([_saved_as_tensor(v, args, arrays, result, out) for v in ctx._saved])
+            if any([v is _OUTPUT for v in ctx._saved]):
+                ctx._output_data = out.data  # what saved_tensors rebuilds the output from
         return out
 
 

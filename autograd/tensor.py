@@ -235,10 +235,10 @@ class Tensor:
 
 def _as_array(data: Any) -> np.ndarray:
     """NumPy arrays and scalars keep their dtype; Python floats become float32."""
-    if isinstance(data, Tensor):
-        return data.data
     if isinstance(data, np.ndarray):
         return data
+    if isinstance(data, Tensor):
+        return data.data
     if isinstance(data, np.generic):
         return np.asarray(data)
     array = np.asarray(data)

@@ -67,7 +67,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
-        m = np.max(x, axis=axis, keepdims=True)
+        m = x.max(axis=axis, keepdims=True)
         m[~np.isfinite(m)] = 0  # a row of -inf: nothing to subtract
         e = np.exp(x - m)
         s = e / e.sum(axis=axis, keepdims=True)
@@ -78,8 +78,13 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> Tensor:
         (s,) = ctx.saved_tensors
-        # ds_i/dx_j = s_i (δ_ij - s_j), so the VJP is s · (grad - Σ grad·s)
-        return s * (grad - (grad * s).sum(axis=ctx.axis, keepdims=True))
+        return _softmax_vjp(s, grad, ctx.axis)
+
+
+def _softmax_vjp(s: Tensor, grad: Tensor, axis: int) -> Tensor:
+    """grad times the Jacobian of s = softmax(x) along `axis`."""
+    # ds_i/dx_j = s_i (δ_ij - s_j), so the VJP is s · (grad - Σ grad·s)
+    return s * (grad - (grad * s).sum(axis=axis, keepdims=True))
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
@@ -107,28 +112,67 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tenso
 class CrossEntropy(Function):
     """loss = Σ_i (logsumexp(logits_i) - logits_i[target_i]), divided by N for "mean".
 
-    One node instead of the chain log_softmax, indexing, reduction; its
-    backward is written with tensor ops, so it can be differentiated again.
+    One node instead of the chain log_softmax, indexing, reduction. The forward
+    keeps the softmax it computes on the way, so the backward is one node as well.
     """
 
     @staticmethod
     def forward(ctx: Context, logits: np.ndarray, target: np.ndarray, reduction: str) -> np.ndarray:
-        rows = np.arange(len(target))
         shifted = logits - logits.max(axis=1, keepdims=True)  # ≤ 0, so exp cannot overflow
-        log_probs = shifted[rows, target] - np.log(np.exp(shifted).sum(axis=1))
-        ctx.save_for_backward(logits)
-        ctx.target, ctx.reduction = target, reduction
-        return -(log_probs.mean() if reduction == "mean" else log_probs.sum())
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        losses = np.log(total[:, 0]) - shifted[np.arange(len(target)), target]
+        ctx.save_for_backward(logits, exp / total)
+        ctx.target = target
+        ctx.n = len(target) if reduction == "mean" else 1  # what the summed loss is divided by
+        return losses.sum() / ctx.n
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> Tensor:
-        (logits,) = ctx.saved_tensors
-        one_hot = np.zeros(logits.shape, dtype=logits.dtype)
-        one_hot[np.arange(len(ctx.target)), ctx.target] = 1
-        # dloss/dlogits = softmax(logits) - one_hot(target), divided by N for "mean"
+        logits, probs = ctx.saved_tensors
+        return CrossEntropyGrad.apply(logits, probs, grad, target=ctx.target, n=ctx.n)
+
+
+class CrossEntropyGrad(Function):
+    """CrossEntropy's backward as one node, differentiable again:
+
+    dloss/dlogits = grad · (softmax(logits) - one_hot(target)) / n,
+
+    with n = N for "mean" and 1 for "sum"; `probs` is softmax(logits), from the forward.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Context,
+        logits: np.ndarray,
+        probs: np.ndarray,
+        grad: np.ndarray,
+        target: np.ndarray,
+        n: int,
+    ) -> np.ndarray:
+        ctx.save_for_backward(logits, grad)
+        ctx.target, ctx.n = target, n
+        dlogits = probs - _one_hot(target, probs)
+        dlogits *= grad / n  # in place: dlogits is a fresh array
+        return dlogits
+
+    @staticmethod
+    def backward(ctx: Context, u: Tensor) -> tuple[Tensor | None, None, Tensor | None]:
+        logits, grad = ctx.saved_tensors
+        dlogits, _, dgrad = ctx.needs_input_grad
         probs = Softmax.apply(logits, axis=1)
-        scale = grad / len(ctx.target) if ctx.reduction == "mean" else grad
-        return scale * (probs - one_hot)
+        return (
+            _softmax_vjp(probs, u, axis=1) * (grad / ctx.n) if dlogits else None,
+            None,
+            (u * (probs - _one_hot(ctx.target, probs.data))).sum() / ctx.n if dgrad else None,
+        )
+
+
+def _one_hot(target: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """1 at [i, target[i]] and 0 elsewhere, in the shape and dtype of `like`."""
+    one_hot = np.zeros_like(like)
+    one_hot[np.arange(len(target)), target] = 1
+    return one_hot
 
 
 def _check_reduction(op: str, reduction: str) -> None:

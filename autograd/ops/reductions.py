@@ -33,7 +33,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
         ctx.x_shape, ctx.axis = x.shape, axis
-        return np.sum(x, axis=axis, keepdims=keepdims)
+        return x.sum(axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None, None]:
@@ -46,7 +46,7 @@ class Mean(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
         ctx.x_shape, ctx.axis = x.shape, axis
-        z = np.asarray(np.mean(x, axis=axis, keepdims=keepdims))
+        z = np.asarray(x.mean(axis=axis, keepdims=keepdims))
         ctx.count = x.size // z.size if z.size else 0  # elements averaged into each result
         return z
 

@@ -58,7 +58,7 @@ class Transpose(Function):
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axes: Sequence[int] | None) -> np.ndarray:
         ctx.axes = None if axes is None else tuple(a % x.ndim for a in axes)
-        return np.transpose(x, axes)
+        return x.transpose(axes)
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None]:

@@ -86,6 +86,24 @@ def test_cross_entropy_gradient_is_softmax_minus_one_hot_over_n():
     np.testing.assert_allclose(x.grad.data, (F.softmax(x).data - one_hot) / 5, rtol=1e-12)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_gradient_is_differentiable_in_the_incoming_gradient(reduction):
+    def first_derivative(x, v):
+        (g,) = ag.grad(F.cross_entropy(x, TARGET, reduction), x, grad_outputs=v, create_graph=True)
+        return g
+
+    v = ag.Tensor(np.array(0.7), requires_grad=True)
+    assert ag.gradcheck(first_derivative, [logits(), v])
+
+
+def test_cross_entropy_backward_is_one_node():
+    x = logits()
+
+    (g,) = ag.grad(F.cross_entropy(x, TARGET), x, create_graph=True)
+
+    assert g._ctx.function is F.CrossEntropyGrad
+
+
 def test_cross_entropy_is_one_node_in_the_graph():
     x = logits()
 
