@@ -79,9 +79,7 @@ class Tensor:
         create_graph: bool = False,
     ) -> None:
         """Accumulate d(self)/d(leaf), weighted by `grad`, into every leaf's `.grad`."""
-        from autograd.engine import backward
-
-        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+        engine.backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if dtype is not None and dtype != self.dtype:
@@ -258,4 +256,4 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     return Tensor(array, requires_grad=requires_grad)
 
 
-from autograd import ops  # noqa: E402  (ops build Tensors, so they are imported last)
+from autograd import engine, ops  # noqa: E402  (both build on Tensor, so they come last)

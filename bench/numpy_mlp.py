@@ -111,7 +111,7 @@ def setup(data: Data, params: Params, flush_subnormals: bool = False) -> Epoch:
     def flush() -> None:
         for v, small in zip(square_avg, tiny, strict=True):
             np.less(v, SMALLEST_NORMAL, out=small)
-            np.copyto(v, 0, where=small)
+            v[small] = 0
 
     def epoch(seed: int) -> float:
         batches = batch_order(len(y), seed)

@@ -72,7 +72,7 @@ class Optimizer:
         value below 1.2e-38 is 0, so no update changes.
         """
         if state["step"] % 32 == 0:
-            np.copyto(buffer, 0, where=buffer < np.finfo(buffer.dtype).smallest_normal)
+            buffer[buffer < np.finfo(buffer.dtype).smallest_normal] = 0
 
     def _buffer(self, state: dict, name: str, p: np.ndarray) -> np.ndarray:
         """The state buffer `name`, zeros like `p` when first asked for."""
