@@ -1,16 +1,17 @@
 """Optimizers: SGD, RMSprop and Adam, with PyTorch's update rules.
 
 `step()` updates each parameter's array in place from its `.grad`, skipping
-parameters whose grad is None. The arithmetic runs in the parameter's dtype
-with NumPy `out=` ufuncs into per-parameter buffers allocated at the first
-step, so a float32 model keeps float32 state and a step allocates no
-parameter-sized array. Gradient arrays are only read, never changed.
+parameters whose grad is None. Each update rule is one compiled loop over the
+parameter's elements (`nn.update_rules`), run in the parameter's dtype
+(float32 or float64), so a float32 model keeps float32 state and a step
+allocates nothing. Gradient arrays are only read, never changed.
 Hyperparameters are attributes (`opt.lr = 0.01` changes the rate from the
 next step on).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor
+from nn import update_rules
 
 
 class Optimizer:
@@ -41,7 +43,6 @@ class Optimizer:
         if len({id(p) for p in self.params}) != len(self.params):
             raise ValueError(f"{name}: a parameter appears more than once in the list")
         self.state: list[dict[str, Any]] = [{"step": 0} for _ in self.params]
-        self._scratch: list[np.ndarray | None] = [None] * len(self.params)
 
     def zero_grad(self) -> None:
         """Forget the gradients of every parameter (`.grad = None`)."""
@@ -53,31 +54,28 @@ class Optimizer:
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            if self._scratch[i] is None:
-                self._scratch[i] = np.empty_like(p.data)
+            data = p.data
+            if data.dtype.type not in (np.float32, np.float64) or not data.flags.writeable:
+                raise TypeError(
+                    f"{type(self).__name__}: parameter {i} must be a writeable float32 or "
+                    f"float64 array to be updated in place; it is a "
+                    f"{'' if data.flags.writeable else 'read-only '}{data.dtype} array"
+                )
+            work = np.asarray(data, order="C")  # data itself, unless laid out otherwise
+            grad = np.asarray(p.grad.data, dtype=data.dtype, order="C")
             self.state[i]["step"] += 1
-            self._update(p.data, p.grad.data, self.state[i], self._scratch[i])
+            self._update(work, grad, self.state[i])
+            if work is not data:
+                data[...] = work
 
-    def _update(self, p: np.ndarray, g: np.ndarray, state: dict, scratch: np.ndarray) -> None:
-        """Update `p` in place from its gradient `g`; `scratch` is p-shaped workspace."""
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+        """Update `p` in place from its gradient `g`; both are C-ordered, of one dtype."""
         raise NotImplementedError
 
-    @staticmethod
-    def _flush_subnormals(state: dict, buffer: np.ndarray) -> None:
-        """Every 32 steps, set the buffer's subnormal values to 0.
-
-        A running average of g² decays towards 0 where the gradient stops (border
-        pixels): its values sink into subnormals, which never reach 0 (0.9·v rounds
-        back to v) and on which √ runs several times slower. Next to ε = 1e-7 a
-        value below 1.2e-38 is 0, so no update changes.
-        """
-        if state["step"] % 32 == 0:
-            buffer[buffer < np.finfo(buffer.dtype).smallest_normal] = 0
-
     def _buffer(self, state: dict, name: str, p: np.ndarray) -> np.ndarray:
-        """The state buffer `name`, zeros like `p` when first asked for."""
+        """The state buffer `name`, zeros like `p` (C-ordered) when first asked for."""
         if name not in state:
-            state[name] = np.zeros_like(p)
+            state[name] = np.zeros(p.shape, p.dtype)
         return state[name]
 
     # ----- state -----
@@ -126,7 +124,7 @@ class Optimizer:
             setattr(self, key, float(value) if value.ndim == 0 else tuple(map(float, value)))
         self.state = [
             {
-                key: int(value) if key == "step" else np.array(value, dtype=p.dtype)
+                key: int(value) if key == "step" else np.array(value, p.dtype, order="C")
                 for key, value in saved[str(i)].items()
             }
             for i, p in enumerate(self.params)
@@ -155,21 +153,19 @@ class SGD(Optimizer):
         _check_at_least_zero(self, lr=lr, momentum=momentum, weight_decay=weight_decay)
         self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
 
-    def _update(self, p: np.ndarray, g: np.ndarray, state: dict, scratch: np.ndarray) -> None:
-        lr, momentum, weight_decay = float(self.lr), float(self.momentum), float(self.weight_decay)
-        if weight_decay:
-            np.multiply(p, weight_decay, out=scratch)
-            g = np.add(g, scratch, out=scratch)
-        if momentum:
-            if "momentum_buffer" in state:
-                buf = state["momentum_buffer"]
-                np.multiply(buf, momentum, out=buf)
-                np.add(buf, g, out=buf)
-            else:
-                buf = state["momentum_buffer"] = np.array(g, dtype=p.dtype)
-            g = buf
-        np.multiply(g, lr, out=scratch)
-        np.subtract(p, scratch, out=p)
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+        f = p.dtype.type
+        first_step = "momentum_buffer" not in state
+        buf = self._buffer(state, "momentum_buffer", p) if self.momentum else np.empty(0, p.dtype)
+        update_rules.sgd(
+            _flat(p),
+            _flat(g),
+            _flat(buf),
+            f(self.lr),
+            f(self.momentum),
+            f(self.weight_decay),
+            first_step,
+        )
 
 
 class RMSprop(Optimizer):
@@ -189,19 +185,13 @@ class RMSprop(Optimizer):
         _check_at_least_zero(self, lr=lr, alpha=alpha, eps=eps)
         self.lr, self.alpha, self.eps = lr, alpha, eps
 
-    def _update(self, p: np.ndarray, g: np.ndarray, state: dict, scratch: np.ndarray) -> None:
-        lr, alpha, eps = float(self.lr), float(self.alpha), float(self.eps)
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+        f, alpha = p.dtype.type, self.alpha
         v = self._buffer(state, "square_avg", p)
-        np.multiply(v, alpha, out=v)
-        np.multiply(g, g, out=scratch)
-        np.multiply(scratch, 1 - alpha, out=scratch)  # scaling in place: a cheap pass
-        np.add(v, scratch, out=v)
-        self._flush_subnormals(state, v)
-        np.sqrt(v, out=scratch)
-        np.add(scratch, eps, out=scratch)
-        np.divide(g, scratch, out=scratch)
-        np.multiply(scratch, lr, out=scratch)
-        np.subtract(p, scratch, out=p)
+        floor = _subnormal_floor(p.dtype, self.eps)
+        update_rules.rmsprop(
+            _flat(p), _flat(g), _flat(v), f(self.lr), f(alpha), f(1 - alpha), f(self.eps), floor
+        )
 
 
 class Adam(Optimizer):
@@ -230,29 +220,48 @@ class Adam(Optimizer):
             raise ValueError(f"Adam: betas must lie in [0, 1), got {betas}")
         self.lr, self.betas, self.eps = lr, (beta1, beta2), eps
 
-    def _update(self, p: np.ndarray, g: np.ndarray, state: dict, scratch: np.ndarray) -> None:
-        lr, eps = float(self.lr), float(self.eps)
-        beta1, beta2 = map(float, self.betas)
-        t = state["step"]
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+        f, (beta1, beta2), t = p.dtype.type, self.betas, state["step"]
         m = self._buffer(state, "exp_avg", p)
         v = self._buffer(state, "exp_avg_sq", p)
-        np.subtract(g, m, out=scratch)
-        np.multiply(scratch, 1 - beta1, out=scratch)
-        np.add(m, scratch, out=m)
-        np.multiply(v, beta2, out=v)
-        np.multiply(g, g, out=scratch)
-        np.multiply(scratch, 1 - beta2, out=scratch)
-        np.add(v, scratch, out=v)
-        self._flush_subnormals(state, v)
-        np.sqrt(v, out=scratch)
-        np.divide(scratch, math.sqrt(1 - beta2**t), out=scratch)
-        np.add(scratch, eps, out=scratch)
-        np.divide(m, scratch, out=scratch)
-        np.multiply(scratch, lr / (1 - beta1**t), out=scratch)
-        np.subtract(p, scratch, out=p)
+        # the first step divides √v by the smallest √(1 - β2^t), so it decides the floor
+        floor = _subnormal_floor(p.dtype, self.eps, 1 / math.sqrt(1 - beta2))
+        update_rules.adam(
+            _flat(p),
+            _flat(g),
+            _flat(m),
+            _flat(v),
+            f(self.lr / (1 - beta1**t)),
+            f(1 - beta1),
+            f(beta2),
+            f(1 - beta2),
+            f(math.sqrt(1 - beta2**t)),
+            f(self.eps),
+            floor,
+        )
 
 
 def _check_at_least_zero(optimizer: Optimizer, **values: float) -> None:
     for name, value in values.items():
         if not value >= 0:
             raise ValueError(f"{type(optimizer).__name__}: {name} must be >= 0, got {value}")
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    """A 1-D view of the C-ordered array `a` (an error, never a silent copy, otherwise)."""
+    return a.reshape(-1, copy=False)
+
+
+@functools.cache
+def _subnormal_floor(dtype: np.dtype, eps: float, scale: float = 1.0) -> np.floating:
+    """Where a running average of g² is set to 0: below the smallest normal number.
+
+    Where a gradient stops (border pixels), the average decays into the subnormals,
+    on which √ runs several times slower, and never reaches 0 (0.9·v rounds back to
+    v). Setting them to 0 changes no update as long as √v·scale + eps rounds to
+    eps for every subnormal v, which holds for the usual eps; else nothing is set
+    to 0 and the floor is 0.
+    """
+    f = dtype.type
+    tiny = np.finfo(dtype).smallest_normal
+    return tiny if f(math.sqrt(tiny) * scale) + f(eps) == f(eps) else f(0)

@@ -114,6 +114,23 @@ def test_float32_steps_are_computed_in_float32(name):
     assert not np.array_equal(p32.data, p64.data.astype(np.float32))
 
 
+def test_float32_rmsprop_rounds_as_its_formula_in_float32_operations():
+    # every operation in float32, one rounding each, in PyTorch's order
+    f = np.float32
+    p = nn.Parameter(np.random.default_rng(0).standard_normal(1000).astype(f))
+    expected, v = p.data.copy(), np.zeros(1000, f)
+    opt = RMSprop([p], lr=1e-3, alpha=0.9, eps=1e-7)
+
+    for step in range(10):
+        g = gradients(step, shape=1000, dtype=f) * f(1e-2)
+        p.grad = ag.Tensor(g)
+        opt.step()
+        v = f(0.9) * v + f(1 - 0.9) * (g * g)
+        expected = expected - f(1e-3) * (g / (np.sqrt(v) + f(1e-7)))
+
+    np.testing.assert_array_equal(p.data, expected)
+
+
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_step_updates_in_place_and_never_writes_to_the_gradient(name):
     p = nn.Parameter(start(np.float32))
@@ -128,6 +145,62 @@ def test_step_updates_in_place_and_never_writes_to_the_gradient(name):
 
     assert p.data is array
     assert not np.array_equal(p.data, start(np.float32))
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_a_parameter_in_fortran_order_is_updated_in_place_as_a_c_ordered_one(name):
+    fortran, c_ordered = nn.Parameter(start().T), nn.Parameter(start().T.copy())
+    array = fortran.data
+    opt_f, opt_c = OPTIMIZERS[name]([fortran]), OPTIMIZERS[name]([c_ordered])
+
+    for step in range(3):
+        g = gradients(step).T  # a transposed view, not C-ordered either
+        fortran.grad, c_ordered.grad = ag.Tensor(g), ag.Tensor(g.copy())
+        opt_f.step()
+        opt_c.step()
+
+    assert fortran.data is array
+    np.testing.assert_array_equal(fortran.data, c_ordered.data)
+
+
+def test_a_broadcast_gradient_updates_every_element():
+    p = nn.Parameter(np.zeros((3, 2)))
+    opt = SGD([p], lr=1.0)
+    p.grad = ag.Tensor(np.broadcast_to(np.array([1.0, 2.0]), (3, 2)))
+
+    opt.step()
+
+    np.testing.assert_array_equal(p.data, [[-1.0, -2.0]] * 3)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_a_zero_dimensional_parameter_is_updated(name):
+    p = nn.Parameter(np.array(1.0))
+    opt = OPTIMIZERS[name]([p])
+    p.grad = ag.Tensor(np.array(0.5))
+
+    opt.step()
+
+    assert p.shape == () and p.data < 1.0
+
+
+def test_a_float16_parameter_is_refused_naming_its_dtype():
+    p = nn.Parameter(np.zeros(2, np.float16))
+    opt = Adam([p])
+    p.grad = ag.Tensor(np.ones(2, np.float16))
+
+    with pytest.raises(TypeError, match="Adam: parameter 0 must be a writeable float32 or float64"):
+        opt.step()
+
+
+def test_a_read_only_parameter_is_refused():
+    p = nn.Parameter(np.zeros(2))
+    p.data.flags.writeable = False
+    opt = SGD([p], lr=0.1)
+    p.grad = ag.Tensor(np.ones(2))
+
+    with pytest.raises(TypeError, match="it is a read-only float64 array"):
+        opt.step()
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
@@ -329,3 +402,17 @@ def test_flushing_subnormals_changes_no_update():
         v = np.float32(0.9) * v + np.float32(0.1) * g * g
         expected = expected - np.float32(1e-3) * g / (np.sqrt(v) + np.float32(1e-7))
     np.testing.assert_array_equal(p.data, expected)
+
+
+def test_without_eps_subnormal_averages_are_kept():
+    # with eps = 0, √v of a subnormal v sets the step size, so v must not become 0
+    g = np.array([1e-20], np.float32)  # g² = 1e-40 is subnormal
+    p = ag.Tensor(np.ones(1, np.float32), requires_grad=True)
+    p.grad = ag.Tensor(g)
+    opt = RMSprop([p], lr=1e-3, alpha=0.9, eps=0.0)
+
+    opt.step()
+
+    v = np.float32(0.1) * (g * g)
+    assert opt.state[0]["square_avg"][0] == v[0] > 0
+    np.testing.assert_array_equal(p.data, np.float32(1) - np.float32(1e-3) * (g / np.sqrt(v)))
