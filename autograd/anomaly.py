@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -35,7 +36,13 @@ if TYPE_CHECKING:
 
 enabled = False  # read by Function.apply and the engine; set by detect_anomaly
 _check_forward = True
-_backward_depth = 0  # > 0 while the engine runs backward functions
+
+
+class _ThreadState(threading.local):
+    backward_depth = 0  # > 0 while this thread's engine runs backward functions
+
+
+_thread = _ThreadState()
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -67,18 +74,16 @@ class backward_pass:
     forward steps, since the node whose backward ran them is checked and named instead."""
 
     def __enter__(self) -> None:
-        global _backward_depth
-        _backward_depth += 1
+        _thread.backward_depth += 1
 
     def __exit__(self, *exc: object) -> None:
-        global _backward_depth
-        _backward_depth -= 1
+        _thread.backward_depth -= 1
 
 
 def check_forward(function: type, result: np.ndarray) -> traceback.FrameSummary | None:
     """The user's line that applies `function`; raises if `result` holds NaN or inf."""
     created_at = _user_frame()
-    kinds = _non_finite(result) if _check_forward and not _backward_depth else ""
+    kinds = _non_finite(result) if _check_forward and not _thread.backward_depth else ""
     if kinds:
         raise AnomalyError(
             f"{function.__name__} produced {kinds} in its forward, created at {_where(created_at)}"

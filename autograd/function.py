@@ -20,6 +20,7 @@ switched on (`create_graph=True`) builds the graph of the gradient itself.
 from __future__ import annotations
 
 import contextlib
+import threading
 import traceback
 import weakref
 from typing import Any
@@ -29,33 +30,67 @@ import numpy as np
 from autograd import anomaly
 from autograd.tensor import Tensor
 
-_grad_enabled = True
 _OUTPUT = object()  # stands for the output among the saved values
 
 
+class _ThreadState(threading.local):
+    """Per-thread switches: each thread sees its own, and a new thread starts with these."""
+
+    grad_enabled = True
+
+
+_thread = _ThreadState()
+
+
 def is_grad_enabled() -> bool:
-    """True when operations record a graph."""
-    return _grad_enabled
+    """True when operations record a graph in this thread."""
+    return _thread.grad_enabled
 
 
-class set_grad_enabled(contextlib.ContextDecorator):
-    """Switch graph recording on or off inside a `with` block or a decorated function."""
+class _GradMode(contextlib.ContextDecorator):
+    """Set this thread's grad mode inside a `with` block or a decorated function."""
 
     def __init__(self, mode: bool):
         self.mode = mode
-        self.previous: list[bool] = []  # a stack: a decorated function may recurse
+        self.previous: list[bool] = []  # a stack: one object may be entered again inside itself
 
     def __enter__(self) -> None:
-        global _grad_enabled
-        self.previous.append(_grad_enabled)
-        _grad_enabled = self.mode
+        self.previous.append(_thread.grad_enabled)
+        _thread.grad_enabled = self.mode
 
     def __exit__(self, *exc: object) -> None:
-        global _grad_enabled
-        _grad_enabled = self.previous.pop()
+        _thread.grad_enabled = self.previous.pop()
+
+    def _recreate_cm(self) -> _GradMode:
+        """A fresh one for each call of a decorated function, so that threads (and
+        recursive calls) calling it at once never share one stack."""
+        return _GradMode(self.mode)
 
 
-class no_grad(set_grad_enabled):
+class set_grad_enabled(_GradMode):
+    """Switch graph recording on or off for this thread, as torch.set_grad_enabled:
+    at once when called (`ag.set_grad_enabled(False)`); in a `with` block or as a
+    decorator, the previous mode comes back after the block or each call."""
+
+    def __init__(self, mode: bool):
+        super().__init__(bool(mode))
+        super().__enter__()  # takes effect now, as if the `with` had begun
+        self.entered_at_init = True
+
+    def __enter__(self) -> None:
+        if self.entered_at_init:  # `with set_grad_enabled(m):` right after __init__
+            self.entered_at_init = False
+        else:
+            super().__enter__()
+
+    def __call__(self, function: Any) -> Any:
+        if self.entered_at_init:  # a decorator acts only while the function runs
+            self.entered_at_init = False
+            super().__exit__()
+        return super().__call__(function)
+
+
+class no_grad(_GradMode):
     """Context manager and decorator: nothing inside records a graph."""
 
     def __init__(self):
@@ -143,7 +178,7 @@ class Function:
         out = Tensor(result)
         if anomaly.enabled:  # ag.detect_anomaly(): note the caller's line, stop at nan/inf
             ctx.created_at = anomaly.check_forward(cls, out.data)
-        if not _grad_enabled:
+        if not _thread.grad_enabled:
             return out
         parents = tuple([_parent(a) for a in args])
         needs_input_grad = tuple([p is not None for p in parents])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import numpy as np
 import pytest
@@ -130,3 +131,30 @@ def test_a_recursive_decorated_function_switches_anomaly_mode_back_off():
 
     recurse(2)
     assert not anomaly.enabled
+
+
+def test_a_backward_running_in_another_thread_does_not_stop_this_threads_forward_checks():
+    inside, release = threading.Event(), threading.Event()
+
+    class WaitInBackward(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.copy()
+
+        @staticmethod
+        def backward(ctx, grad):
+            inside.set()
+            release.wait(10)
+            return grad
+
+    x = ag.tensor([1.0], requires_grad=True)
+    with ag.detect_anomaly():
+        other = threading.Thread(target=lambda: WaitInBackward.apply(x).sum().backward())
+        other.start()
+        assert inside.wait(10)
+        try:
+            with pytest.raises(ag.AnomalyError, match="Log produced -inf"):
+                (x * 0).log()
+        finally:
+            release.set()
+            other.join(10)
