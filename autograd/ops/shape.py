@@ -161,14 +161,21 @@ def getitem(x: Any, index: Any) -> Tensor:
 
 
 def _plain_index(index: Any) -> Any:
-    """Tensors and lists inside an index become arrays, as NumPy would read them."""
+    """The index as NumPy reads it, with each advanced part made an ndarray (so that
+    ScatterAdd can tell them apart from basic parts): Tensors become their arrays,
+    and lists, and tuples inside an index tuple, become integer or boolean arrays."""
     if isinstance(index, tuple):
-        return tuple(_plain_index(i) for i in index)
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, list):  # as NumPy reads it; [] selects nothing
-        return np.asarray(index) if index else np.zeros(0, dtype=np.intp)
-    return index
+        return tuple(_plain_part(part) for part in index)
+    return _plain_part(index)
+
+
+def _plain_part(part: Any) -> Any:
+    if isinstance(part, Tensor):
+        return part.data
+    if isinstance(part, (list, tuple)):  # a sequence of indices, as NumPy reads it
+        array = np.asarray(part)
+        return array if array.size else array.astype(np.intp)  # [] selects nothing
+    return part
 
 
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:

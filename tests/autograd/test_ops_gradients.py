@@ -536,6 +536,12 @@ MIXED_INDICES = {
     "negative_int_and_array": (-1, np.array([-1, 0, -1])),
     "mask_then_slice": (np.array([True, False, True]), slice(0, 3)),
     "tensor_of_ints": ag.Tensor(np.array([1, 1, 0])),
+    "tuple_of_repeated_ints_after_a_slice": (slice(None), (0, 0)),
+    "list_then_tuple": ([1, 1], (2, 2)),
+    "nested_lists": [[0, 2], [2, 2]],
+    "tensors_inside_a_tuple": (slice(None), (ag.tensor(3), ag.tensor(3))),
+    "list_of_bools": [True, False, True],
+    "empty_list_after_a_slice": (slice(None), []),
 }
 
 
@@ -544,6 +550,32 @@ def test_mixed_indexing_derivatives_match_finite_differences(name):
     index = MIXED_INDICES[name]
     x = leaf(np.random.default_rng(4), (3, 4))
     assert_first_and_second_derivatives_match(lambda a: a[index], [x])
+
+
+INDEX_FORMS = {
+    "list": lambda a: a.tolist(),
+    "tuple": lambda a: tuple(a.tolist()) if a.ndim else int(a),
+    "ndarray": lambda a: a,
+    "tensor": ag.Tensor,
+}
+
+
+@CHECK
+@given(data=st.data(), shape=hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), seed=seeds)
+def test_every_form_of_an_integer_index_accumulates_repeated_indices(data, shape, seed):
+    """The same integer index as lists, tuples, arrays or Tensors, in any mix (one-axis
+    parts only as tuples: a multi-axis tuple inside an index is a nested sequence)."""
+    index = data.draw(hnp.integer_array_indices(shape, result_shape=hnp.array_shapes(max_dims=1)))
+    forms = data.draw(st.lists(st.sampled_from(list(INDEX_FORMS)), min_size=len(index)))
+    index = tuple(INDEX_FORMS[form](part) for form, part in zip(forms, index))
+    x = leaf(np.random.default_rng(seed), shape)
+    assert_first_and_second_derivatives_match(lambda a: a[index], [x])
+
+
+def test_repeated_indices_in_a_tuple_inside_the_index_accumulate():
+    x = ag.tensor(np.ones((2, 2)), requires_grad=True)
+    x[:, (0, 0)].sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[2.0, 0.0], [2.0, 0.0]])
 
 
 def test_gradient_of_repeated_integer_index_accumulates():
