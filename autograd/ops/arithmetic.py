@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from autograd.function import Context, Function
-from autograd.ops.operands import as_tensors
+from autograd.ops.operands import as_floating, as_tensor, as_tensors
 from autograd.ops.selection import where
 from autograd.ops.shape import unbroadcast
 from autograd.tensor import Tensor
@@ -174,7 +174,10 @@ def mul(x: Any, y: Any) -> Tensor:
 
 
 def div(x: Any, y: Any) -> Tensor:
-    return Div.apply(*as_tensors(x, y))
+    x, y = as_tensors(x, y)
+    if x.dtype.kind != "f":  # true division: integers give float32, as in PyTorch
+        x, y = as_floating(x), as_floating(y)
+    return Div.apply(x, y)
 
 
 def pow(x: Any, y: Any) -> Tensor:
@@ -182,7 +185,7 @@ def pow(x: Any, y: Any) -> Tensor:
 
 
 def neg(x: Any) -> Tensor:
-    return Neg.apply(*as_tensors(x))
+    return Neg.apply(as_tensor(x))
 
 
 def matmul(x: Any, y: Any) -> Tensor:

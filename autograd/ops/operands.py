@@ -1,4 +1,14 @@
-"""Turning the operands of an operation into Tensors."""
+"""Turning the operands of an operation into Tensors of one dtype, by PyTorch's rule.
+
+The rule orders dtypes by category, bool < integer < floating, and operands by
+kind: tensors and arrays with at least one axis, then 0-d ones, then Python
+scalars. The dtype of the result is that of the first kind, unless a later kind
+holds a higher category: then the later kind's dtype (in that category) decides.
+So a float32 tensor stays float32 beside an integer mask, a 0-d float64 tensor or
+the Python float 2.5, and becomes float64 beside a float64 array. A Python float
+meeting only integers gives float32, the default floating dtype (as lists of
+floats do), where NumPy would give float64.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +18,77 @@ import numpy as np
 
 from autograd.tensor import Tensor
 
+DEFAULT_FLOAT = np.dtype(np.float32)  # the dtype of Python floats, and of integers made floating
 
-def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
-    """`value` as a Tensor; a Python scalar takes the dtype NumPy would give it beside `like`.
 
-    So `x * 2.0` stays float32 for a float32 `x`: Python scalars never upcast.
-    """
-    if isinstance(value, Tensor):
-        return value
-    if like is not None and isinstance(value, (bool, int, float)):
-        return Tensor(np.asarray(value, dtype=np.result_type(like.dtype, value)))
-    return Tensor(value)
+def promote(a: np.dtype, b: np.dtype) -> np.dtype:
+    """The smallest dtype holding both, where a floating dtype beats any integer or bool."""
+    if (a.kind == "f") != (b.kind == "f"):
+        return a if a.kind == "f" else b
+    return np.result_type(a, b)
+
+
+def result_dtype(*values: Any) -> np.dtype:
+    """The dtype an operation on `values` computes in (see the module docstring)."""
+    by_kind: list[np.dtype | None] = [None, None, None]  # dimensioned, 0-d, Python scalars
+    for value in values:
+        if isinstance(value, (bool, int, float)):  # np.float64 is a float, too
+            kind, dtype = 2, _python_scalar_dtype(value)
+        else:
+            array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            kind, dtype = (0 if array.ndim else 1), array.dtype
+        seen = by_kind[kind]
+        by_kind[kind] = dtype if seen is None else promote(seen, dtype)
+    dimensioned, zero_d, scalars = by_kind
+    return _combine(dimensioned, _combine(zero_d, scalars))
+
+
+def _python_scalar_dtype(value: bool | int | float) -> np.dtype:
+    if isinstance(value, bool):
+        return np.dtype(bool)
+    return np.dtype(np.int64) if isinstance(value, int) else DEFAULT_FLOAT
+
+
+def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None:
+    """The dtype of operands of a higher-priority kind, overruled by a lower-priority
+    kind only where that one is of a higher category."""
+    if higher is None or lower is None:
+        return lower if higher is None else higher
+    if higher.kind == "f":
+        return higher
+    if higher.kind == "b" or lower.kind == "f":
+        return promote(higher, lower)
+    return higher
+
+
+def as_tensor(value: Any) -> Tensor:
+    """`value` as a Tensor (a Python float becomes float32, like a list of floats)."""
+    return value if isinstance(value, Tensor) else Tensor(value)
 
 
 def as_tensors(*values: Any) -> tuple[Tensor, ...]:
-    """All operands as Tensors, scalars typed after the first Tensor among them."""
-    like = None
-    for v in values:
-        if isinstance(v, Tensor):
-            like = v
-            break
-    return tuple([v if isinstance(v, Tensor) else as_tensor(v, like) for v in values])
+    """All operands as Tensors of the dtype `result_dtype` gives them.
+
+    An operand that requires grad is converted by a differentiable cast, so its
+    gradient comes back in its own dtype.
+    """
+    if all(isinstance(v, Tensor) for v in values) and len({v.dtype for v in values}) == 1:
+        return values  # the usual case: nothing to convert
+    dtype = result_dtype(*values)
+    return tuple([in_dtype(v, dtype) for v in values])
+
+
+def as_floating(value: Any) -> Tensor:
+    """`value` as a Tensor for a function with real values (exp, log, mean, ...):
+    integers and bools become float32, as in PyTorch."""
+    x = as_tensor(value)
+    return x if x.dtype.kind == "f" else in_dtype(x, DEFAULT_FLOAT)
+
+
+def in_dtype(value: Any, dtype: np.dtype) -> Tensor:
+    """`value` as a Tensor of `dtype`, through a differentiable cast if it requires grad."""
+    if isinstance(value, Tensor):
+        if value.dtype == dtype:
+            return value
+        return value.astype(dtype) if value.requires_grad else Tensor(value.data.astype(dtype))
+    return Tensor(np.asarray(value, dtype=dtype))

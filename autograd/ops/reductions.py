@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from autograd.function import Context, Function
-from autograd.ops.operands import as_tensor
+from autograd.ops.operands import as_floating, as_tensor
 from autograd.ops.shape import broadcast_to
 from autograd.tensor import Tensor
 
@@ -116,7 +116,7 @@ def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 
 def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    return Mean.apply(as_tensor(x), axis, keepdims)
+    return Mean.apply(as_floating(x), axis, keepdims)
 
 
 def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
@@ -128,4 +128,4 @@ def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 
 def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    return LogSumExp.apply(as_tensor(x), axis, keepdims)
+    return LogSumExp.apply(as_floating(x), axis, keepdims)

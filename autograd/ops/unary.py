@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from autograd.function import Context, Function
-from autograd.ops.operands import as_tensor
+from autograd.ops.operands import as_floating, as_tensor, in_dtype, result_dtype
 from autograd.ops.selection import where
 from autograd.ops.shape import unbroadcast
 from autograd.tensor import Tensor
@@ -160,23 +160,23 @@ def astype(x: Any, dtype: Any) -> Tensor:
 
 
 def exp(x: Any) -> Tensor:
-    return Exp.apply(as_tensor(x))
+    return Exp.apply(as_floating(x))
 
 
 def log(x: Any) -> Tensor:
-    return Log.apply(as_tensor(x))
+    return Log.apply(as_floating(x))
 
 
 def sqrt(x: Any) -> Tensor:
-    return Sqrt.apply(as_tensor(x))
+    return Sqrt.apply(as_floating(x))
 
 
 def tanh(x: Any) -> Tensor:
-    return Tanh.apply(as_tensor(x))
+    return Tanh.apply(as_floating(x))
 
 
 def sigmoid(x: Any) -> Tensor:
-    return Sigmoid.apply(as_tensor(x))
+    return Sigmoid.apply(as_floating(x))
 
 
 def relu(x: Any) -> Tensor:
@@ -199,4 +199,7 @@ def clip(x: Any, min: Any = None, max: Any = None) -> Tensor:
                 f"clip: {name} requires grad, but clip's bounds are constants; "
                 "use ag.maximum / ag.minimum for bounds that need a gradient"
             )
-    return Clip.apply(as_tensor(x), min, max)
+    x = as_tensor(x)
+    dtype = result_dtype(x, *[b for b in (min, max) if b is not None])
+    low, high = (None if b is None else in_dtype(b, dtype).data for b in (min, max))
+    return Clip.apply(in_dtype(x, dtype), low, high)

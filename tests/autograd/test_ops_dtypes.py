@@ -1,7 +1,9 @@
 """dtypes: float32 in, float32 out, for values and gradients of every op; Python
-scalars never upcast; other dtypes follow NumPy 2."""
+scalars never upcast; mixed operands follow PyTorch's category rule."""
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
@@ -119,13 +121,103 @@ def test_float32_gradient_of_float32_root_through_an_explicit_float64_grad_stays
     assert x.grad.dtype == F32
 
 
-def test_float64_array_operand_follows_numpy_and_the_float32_leaf_keeps_a_float32_grad():
+def test_float64_array_operand_upcasts_and_the_float32_leaf_keeps_a_float32_grad():
     x = ag.tensor([1.0, 2.0], requires_grad=True)
-    y = x * np.array([3.0, 4.0])  # NumPy 2: float32 array * float64 array is float64
+    y = x * np.array([3.0, 4.0])  # float32 with float64 gives float64
     assert y.dtype == np.float64
     y.sum().backward()
     assert x.grad.dtype == F32
     np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
+
+
+# ----- mixed operands: PyTorch's category rule -----
+BINARY = {
+    "add": lambda a, b: a + b,
+    "rsub": lambda a, b: b - a,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "rdiv": lambda a, b: b / a,
+    "pow": lambda a, b: a**b,
+    "maximum": ag.maximum,
+    "minimum": ag.minimum,
+    "where": lambda a, b: ag.where(np.array([True, False]), a, b),
+    "clip": lambda a, b: ag.clip(a, b, None),
+}
+JOINS = {  # of tensors and arrays only: a scalar has no axis to join along
+    "concatenate": lambda a, b: ag.concatenate([a, b]),
+    "stack": lambda a, b: ag.stack([b, a]),
+}
+INTEGER_OPERANDS = {
+    "int64_array": np.array([1, 2]),
+    "int32_array": np.array([1, 2], dtype=np.int32),
+    "uint8_tensor": ag.Tensor(np.array([1, 2], dtype=np.uint8)),
+    "bool_mask": np.array([True, False]),
+}
+INTEGER_SCALARS = {"int64_scalar": np.int64(2), "python_int": 2}
+
+
+@pytest.mark.parametrize(
+    "op, operand",
+    [(op, operand) for op in BINARY for operand in {**INTEGER_OPERANDS, **INTEGER_SCALARS}]
+    + [(op, operand) for op in JOINS for operand in INTEGER_OPERANDS],
+)
+@pytest.mark.filterwarnings("ignore:divide by zero")  # x / False
+def test_a_float32_tensor_with_integer_or_bool_operands_stays_float32(op, operand):
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = {**BINARY, **JOINS}[op](x, {**INTEGER_OPERANDS, **INTEGER_SCALARS}[operand])
+    assert y.dtype == F32
+    y.sum().backward()
+    assert x.grad.dtype == F32
+
+
+def test_a_float32_tensor_stays_float32_beside_a_0d_float64_tensor():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    scale = ag.Tensor(np.float64(3.0), requires_grad=True)
+    y = x * scale
+    assert y.dtype == F32
+    y.sum().backward()
+    assert x.grad.dtype == F32 and scale.grad.dtype == np.float64
+    assert scale.grad.item() == 3.0
+
+
+def test_integer_true_division_gives_float32():
+    assert (ag.tensor([1, 2]) / ag.tensor([2, 4])).dtype == F32
+    assert (ag.tensor([1, 2]) / 2).dtype == F32
+
+
+def test_an_integer_tensor_with_a_python_float_gives_float32():
+    assert (ag.tensor([1, 2]) * 2.5).dtype == F32
+
+
+def test_an_integer_tensor_with_a_python_int_keeps_its_dtype():
+    assert (ag.Tensor(np.array([1, 2], dtype=np.int32)) + 2).dtype == np.int32
+
+
+@pytest.mark.parametrize(
+    "fn", [ag.exp, ag.log, ag.sqrt, ag.tanh, ag.sigmoid, ag.mean, ag.logsumexp]
+)
+def test_real_valued_functions_of_integers_give_float32(fn):
+    assert fn(ag.tensor([1, 2])).dtype == F32
+
+
+DTYPES = [np.bool_, np.uint8, np.int8, np.int32, np.int64, np.float16, np.float32, np.float64]
+
+
+@pytest.mark.parametrize("left_0d", [False, True])
+@pytest.mark.parametrize("right_0d", [False, True])
+def test_result_dtypes_match_torch_for_every_pair_of_dtypes(left_0d, right_0d):
+    torch = pytest.importorskip("torch")
+    from autograd.ops.operands import result_dtype
+
+    for a, b in itertools.product(DTYPES, DTYPES):
+        left, right = np.ones(() if left_0d else (2,), a), np.ones(() if right_0d else (2,), b)
+        expected = torch.result_type(torch.from_numpy(left), torch.from_numpy(right))
+        got = result_dtype(ag.Tensor(left), ag.Tensor(right))
+        assert torch.from_numpy(np.ones(1, got)).dtype == expected, (a, left_0d, b, right_0d)
+    for a, scalar in itertools.product(DTYPES, [True, 2, 2.5]):
+        expected = torch.result_type(torch.from_numpy(np.ones(2, a)), scalar)
+        got = result_dtype(ag.Tensor(np.ones(2, a)), scalar)
+        assert torch.from_numpy(np.ones(1, got)).dtype == expected, (a, scalar)
 
 
 def test_float64_leaves_stay_float64():
