@@ -12,6 +12,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Context, Function, Tensor
+from autograd.ops.softmax import softmax_vjp, stable_parts
 
 REDUCTIONS = ("mean", "sum")
 
@@ -57,39 +58,13 @@ def relu(x: Tensor) -> Tensor:
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / Σ exp(x) along `axis` (see Softmax)."""
-    return Softmax.apply(x, axis=axis)
-
-
-class Softmax(Function):
-    """s = exp(x) / Σ exp(x) along `axis`, with the maximum subtracted first so exp
-    never overflows (softmax(x - c) = softmax(x) for any c)."""
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: int) -> np.ndarray:
-        m = x.max(axis=axis, keepdims=True)
-        m[~np.isfinite(m)] = 0  # a row of -inf: nothing to subtract
-        e = np.exp(x - m)
-        s = e / e.sum(axis=axis, keepdims=True)
-        ctx.axis = axis
-        ctx.save_for_backward(s)
-        return s
-
-    @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> Tensor:
-        (s,) = ctx.saved_tensors
-        return _softmax_vjp(s, grad, ctx.axis)
-
-
-def _softmax_vjp(s: Tensor, grad: Tensor, axis: int) -> Tensor:
-    """grad times the Jacobian of s = softmax(x) along `axis`."""
-    # ds_i/dx_j = s_i (δ_ij - s_j), so the VJP is s · (grad - Σ grad·s)
-    return s * (grad - (grad * s).sum(axis=axis, keepdims=True))
+    """exp(x) / Σ exp(x) along `axis`, with the maximum subtracted first (ag.softmax)."""
+    return ag.softmax(x, axis)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log softmax(x) along `axis`, as x - logsumexp(x) (finite for any finite x)."""
-    return x - ag.logsumexp(x, axis, keepdims=True)
+    """log softmax(x) along `axis`, precise in float32 at any magnitude (ag.log_softmax)."""
+    return ag.log_softmax(x, axis)
 
 
 def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -118,10 +93,9 @@ class CrossEntropy(Function):
 
     @staticmethod
     def forward(ctx: Context, logits: np.ndarray, target: np.ndarray, reduction: str) -> np.ndarray:
-        shifted = logits - logits.max(axis=1, keepdims=True)  # ≤ 0, so exp cannot overflow
-        exp = np.exp(shifted)
-        total = exp.sum(axis=1, keepdims=True)
-        losses = np.log(total[:, 0]) - shifted[np.arange(len(target)), target]
+        m, exp, total = stable_parts(logits, axis=1)  # exp(logits - m) ≤ 1 cannot overflow
+        picked = logits[np.arange(len(target)), target] - m[:, 0]
+        losses = np.log(total[:, 0]) - picked
         ctx.save_for_backward(logits, exp / total)
         ctx.target = target
         ctx.n = len(target) if reduction == "mean" else 1  # what the summed loss is divided by
@@ -160,9 +134,9 @@ class CrossEntropyGrad(Function):
     def backward(ctx: Context, u: Tensor) -> tuple[Tensor | None, None, Tensor | None]:
         logits, grad = ctx.saved_tensors
         dlogits, _, dgrad = ctx.needs_input_grad
-        probs = Softmax.apply(logits, axis=1)
+        probs = ag.softmax(logits, axis=1)
         return (
-            _softmax_vjp(probs, u, axis=1) * (grad / ctx.n) if dlogits else None,
+            softmax_vjp(probs, u, (1,)) * (grad / ctx.n) if dlogits else None,
             None,
             (u * (probs - _one_hot(ctx.target, probs.data))).sum() / ctx.n if dgrad else None,
         )

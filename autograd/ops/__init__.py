@@ -1,7 +1,7 @@
 """The built-in operations, each a Function with its forward and its VJP side by side."""
 
 from autograd.ops.arithmetic import add, div, matmul, mul, neg, pow, sub
-from autograd.ops.reductions import logsumexp, max, mean, min, sum
+from autograd.ops.reductions import max, mean, min, sum
 from autograd.ops.selection import maximum, minimum, where
 from autograd.ops.shape import (
     broadcast_to,
@@ -12,6 +12,7 @@ from autograd.ops.shape import (
     transpose,
     unbroadcast,
 )
+from autograd.ops.softmax import log_softmax, logsumexp, softmax
 from autograd.ops.unary import abs, astype, clip, exp, log, relu, sigmoid, sqrt, tanh
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "exp",
     "getitem",
     "log",
+    "log_softmax",
     "logsumexp",
     "matmul",
     "max",
@@ -38,6 +40,7 @@ __all__ = [
     "relu",
     "reshape",
     "sigmoid",
+    "softmax",
     "sqrt",
     "stack",
     "sub",

@@ -94,14 +94,20 @@ class Pow(Function):
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
         x, y, z = ctx.saved_tensors
         dx, dy = ctx.needs_input_grad
-        # dz/dx = y·x^(y-1), taken as 0 at x = y = 0 (0·inf otherwise; x is replaced
-        # by 1 there so no inf enters the graph); dz/dy = z·log(x), 0 where x = 0
+        # dz/dx = y·x^(y-1), taken as 0 at x = y = 0 (0·inf otherwise);
+        # dz/dy = z·log(x), taken at x = 0 as 0 for y >= 0 and as -inf (inf·log 0) for y < 0.
+        # Where a case is set by hand, the operands are replaced (x by 1, z by 0) so that
+        # no inf or nan enters the graph of the gradient.
         origin = (x.data == 0) & (y.data == 0)
+        zero_base = x.data == 0
+        dz_dy = where(zero_base, 0, z) * where(zero_base, 1, x).log()
         return (
             unbroadcast(grad * where(origin, 0, y * where(origin, 1, x) ** (y - 1)), x.shape)
             if dx
             else None,
-            unbroadcast(grad * z * where(x.data == 0, 1, x).log(), y.shape) if dy else None,
+            unbroadcast(grad * where(zero_base & (y.data < 0), -np.inf, dz_dy), y.shape)
+            if dy
+            else None,
         )
 
 

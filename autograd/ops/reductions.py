@@ -1,4 +1,4 @@
-"""Reductions over axes: sum, mean, max, min, logsumexp (NumPy's axis and keepdims)."""
+"""Reductions over axes: sum, mean, max, min (NumPy's axis and keepdims)."""
 
 from __future__ import annotations
 
@@ -14,17 +14,34 @@ from autograd.tensor import Tensor
 Axis = int | tuple[int, ...] | None
 
 
-def _kept_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
-    """`shape` with the reduced axes kept as size 1 (what keepdims=True gives)."""
+def normalize_axis(axis: Axis, ndim: int) -> tuple[int, ...] | None:
+    """`axis` as a tuple of axes in [0, ndim), or None for all of them.
+
+    A 0-d tensor reduces over axis 0 or -1 as NumPy and PyTorch allow: over everything.
+    """
     if axis is None:
-        return (1,) * len(shape)
-    axes = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
-    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+        return None
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    size = ndim or 1
+    for a in axes:
+        if not -size <= a < size:
+            raise ValueError(f"axis {a} is out of bounds for a tensor of {ndim} dimensions")
+    return tuple(a % size for a in axes) if ndim else None
 
 
-def _spread(grad: Tensor, ctx: Context) -> Tensor:
+def kept_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tuple[int, ...]:
+    """`shape` with the reduced axes (normalized) kept as size 1, as keepdims=True gives."""
+    return tuple(1 if axis is None or i in axis else n for i, n in enumerate(shape))
+
+
+def spread(grad: Tensor, ctx: Context) -> Tensor:
     """The gradient of a reduction, put back in the reduced axes and broadcast over them."""
-    return broadcast_to(grad.reshape(_kept_shape(ctx.x_shape, ctx.axis)), ctx.x_shape)
+    return broadcast_to(grad.reshape(kept_shape(ctx.x_shape, ctx.axis)), ctx.x_shape)
+
+
+def drop_kept(z: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
+    """A result computed with keepdims=True, shaped as `keepdims` asks."""
+    return z if keepdims else np.squeeze(z, axis=axis)
 
 
 class Sum(Function):
@@ -32,12 +49,12 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
-        ctx.x_shape, ctx.axis = x.shape, axis
-        return x.sum(axis=axis, keepdims=keepdims)
+        ctx.x_shape, ctx.axis = x.shape, normalize_axis(axis, x.ndim)
+        return x.sum(axis=ctx.axis, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None, None]:
-        return _spread(grad, ctx), None, None  # dz/dx = 1 for every summed element
+        return spread(grad, ctx), None, None  # dz/dx = 1 for every summed element
 
 
 class Mean(Function):
@@ -45,18 +62,19 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
-        ctx.x_shape, ctx.axis = x.shape, axis
-        z = np.asarray(x.mean(axis=axis, keepdims=keepdims))
+        ctx.x_shape, ctx.axis = x.shape, normalize_axis(axis, x.ndim)
+        z = np.asarray(x.mean(axis=ctx.axis, keepdims=keepdims))
         ctx.count = x.size // z.size if z.size else 0  # elements averaged into each result
         return z
 
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None, None]:
-        return _spread(grad, ctx) / ctx.count, None, None  # dz/dx = 1/n
+        return spread(grad, ctx) / ctx.count, None, None  # dz/dx = 1/n
 
 
 class Max(Function):
-    """z = max x over `axis`; tied maxima share the gradient equally"""
+    """z = max x over `axis`; tied maxima share the gradient equally, and a NaN,
+    which is the maximum wherever it appears, takes all of it"""
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
@@ -65,7 +83,7 @@ class Max(Function):
     @staticmethod
     def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None, None]:
         (share,) = ctx.saved_tensors
-        return _spread(grad, ctx) * share, None, None
+        return spread(grad, ctx) * share, None, None
 
 
 class Min(Max):
@@ -77,38 +95,13 @@ class Min(Max):
 
 
 def _extremum(ctx: Context, x: np.ndarray, reduce: Any, axis: Axis, keepdims: bool) -> Any:
-    """max or min of x; keeps for backward dz/dx: 1/k at each of the k elements equal to z."""
-    ctx.x_shape, ctx.axis = x.shape, axis
-    z = reduce(x, axis=axis, keepdims=True)
-    hit = x == z
-    ctx.save_for_backward(hit / np.sum(hit, axis=axis, keepdims=True).astype(x.dtype))
-    return _drop_kept(z, axis, keepdims)
-
-
-def _drop_kept(z: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
-    """A result computed with keepdims=True, shaped as `keepdims` asks."""
-    return z if keepdims else np.squeeze(z, axis=axis)
-
-
-class LogSumExp(Function):
-    """z = log Σ exp(x) over `axis`, computed as m + log Σ exp(x - m) with m = max x"""
-
-    @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
-        ctx.x_shape, ctx.axis = x.shape, axis
-        m = np.array(np.max(x, axis=axis, keepdims=True))  # an array even for 0-d x
-        m[~np.isfinite(m)] = 0  # all -inf (or inf) along an axis: nothing to subtract
-        with np.errstate(divide="ignore"):
-            z = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-        z = _drop_kept(z, axis, keepdims)
-        ctx.save_for_backward(x, z)
-        return z
-
-    @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None, None]:
-        x, z = ctx.saved_tensors
-        z = z.reshape(_kept_shape(ctx.x_shape, ctx.axis))
-        return _spread(grad, ctx) * (x - z).exp(), None, None  # dz/dx = softmax(x)
+    """max or min of x; keeps for backward dz/dx: 1/k at each of the k elements equal to z
+    (the NaNs where z is NaN)."""
+    ctx.x_shape, ctx.axis = x.shape, normalize_axis(axis, x.ndim)
+    z = reduce(x, axis=ctx.axis, keepdims=True)
+    hit = (x == z) | (np.isnan(x) & np.isnan(z))
+    ctx.save_for_backward(hit / np.sum(hit, axis=ctx.axis, keepdims=True).astype(x.dtype))
+    return drop_kept(z, ctx.axis, keepdims)
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
@@ -125,7 +118,3 @@ def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     return Min.apply(as_tensor(x), axis, keepdims)
-
-
-def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
-    return LogSumExp.apply(as_floating(x), axis, keepdims)

@@ -35,12 +35,13 @@ class Where(Function):
 
 
 class Maximum(Function):
-    """z = max(x, y) elementwise; a tie sends half the gradient each way"""
+    """z = max(x, y) elementwise; a tie sends half the gradient each way, and a NaN
+    (which z takes from either side) takes all of it"""
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         ctx.shapes = x.shape, y.shape
-        ctx.save_for_backward(_share(x > y, x == y))
+        ctx.save_for_backward(_share(x > y, x, y))
         return np.maximum(x, y)
 
     @staticmethod
@@ -49,12 +50,13 @@ class Maximum(Function):
 
 
 class Minimum(Function):
-    """z = min(x, y) elementwise; a tie sends half the gradient each way"""
+    """z = min(x, y) elementwise; a tie sends half the gradient each way, and a NaN
+    (which z takes from either side) takes all of it"""
 
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         ctx.shapes = x.shape, y.shape
-        ctx.save_for_backward(_share(x < y, x == y))
+        ctx.save_for_backward(_share(x < y, x, y))
         return np.minimum(x, y)
 
     @staticmethod
@@ -62,10 +64,12 @@ class Minimum(Function):
         return _split_between(ctx, grad)
 
 
-def _share(x_wins: np.ndarray, tie: np.ndarray) -> np.ndarray:
-    """dz/dx of max/min: 1 where x is chosen, 1/2 on ties, else 0 (dz/dy is the rest)."""
-    share = np.array(x_wins, dtype=np.float32)  # an array even for 0-d operands
-    share[tie] = 0.5
+def _share(x_better: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """dz/dx of max/min: 1 where x is chosen (or is NaN), 1/2 on ties (or where both are
+    NaN), else 0; dz/dy is the rest."""
+    x_nan, y_nan = np.isnan(x), np.isnan(y)
+    share = np.array(x_better | x_nan, dtype=np.float32)  # an array even for 0-d operands
+    share[(x == y) | (x_nan & y_nan)] = 0.5
     return share
 
 

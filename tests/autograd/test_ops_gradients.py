@@ -361,6 +361,15 @@ def test_reduction_of_a_0d_tensor_has_derivative_one(name, keepdims):
     assert_first_and_second_derivatives_match(lambda a: getattr(a, name)(keepdims=keepdims), [x])
 
 
+@pytest.mark.parametrize("fn", [ag.softmax, ag.log_softmax], ids=lambda fn: fn.__name__)
+@CHECK
+@given(shape_axis=shape_and_axis(), seed=seeds)
+def test_softmax_derivatives_match_finite_differences(fn, shape_axis, seed):
+    shape, axis = shape_axis
+    x = leaf(np.random.default_rng(seed), shape)
+    assert_first_and_second_derivatives_match(lambda a: fn(a, axis), [x])
+
+
 # ----- shape operations -----
 @st.composite
 def shape_and_reshape(draw):

@@ -172,3 +172,83 @@ def test_clip_passes_the_gradient_at_the_bounds_and_blocks_it_outside():
     x = leaf([-1.0, -0.5, 0.0, 0.5, 1.0])
     x.clip(-0.5, 0.5).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [0.0, 1.0, 1.0, 1.0, 0.0])
+
+
+# ----- 0-d tensors take axis 0 and -1, as in NumPy and PyTorch -----
+ZERO_D_REDUCTIONS = {
+    "sum": lambda t, axis: t.sum(axis=axis),
+    "mean": lambda t, axis: t.mean(axis=axis),
+    "max": lambda t, axis: t.max(axis=axis),
+    "min": lambda t, axis: t.min(axis=axis, keepdims=True),
+    "logsumexp": lambda t, axis: t.logsumexp(axis=axis),
+    "softmax": lambda t, axis: ag.softmax(t, axis),
+    "log_softmax": lambda t, axis: ag.log_softmax(t, axis),
+}
+ZERO_D_VALUES = {"softmax": 1.0, "log_softmax": 0.0}
+ZERO_D_GRADS = {"softmax": 0.0, "log_softmax": 0.0}
+
+
+@pytest.mark.parametrize("axis", [0, -1, (0,)])
+@pytest.mark.parametrize("name", list(ZERO_D_REDUCTIONS))
+def test_a_0d_tensor_reduces_over_axis_0_or_minus_1(name, axis):
+    x = leaf(2.5)
+    y = ZERO_D_REDUCTIONS[name](x, axis)
+    assert y.shape == ()
+    assert y.item() == ZERO_D_VALUES.get(name, 2.5)
+    y.backward()
+    assert x.grad.item() == ZERO_D_GRADS.get(name, 1.0)
+
+
+def test_a_0d_tensor_refuses_axis_1_naming_the_op():
+    with pytest.raises(ValueError, match=r"Sum of shapes \(\): axis 1 is out of bounds"):
+        leaf(2.5).sum(axis=1)
+
+
+def test_logsumexp_over_an_empty_axis_is_minus_inf():
+    y = ag.logsumexp(leaf(np.zeros((2, 0))), axis=1)
+    np.testing.assert_array_equal(y.data, [-np.inf, -np.inf])
+
+
+def test_softmax_over_an_empty_axis_is_empty():
+    assert ag.softmax(leaf(np.zeros((2, 0)))).shape == (2, 0)
+
+
+# ----- NaN takes the gradient of max, min, maximum and minimum -----
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_the_gradient_of_an_extreme_goes_to_the_nan_it_returns(name):
+    x = leaf([[1.0, np.nan, 3.0], [1.0, 2.0, 3.0]])
+    y = getattr(x, name)(axis=1)
+    assert np.isnan(y.data[0])
+    y.sum().backward()
+    expected_row_1 = [0.0, 0.0, 1.0] if name == "max" else [1.0, 0.0, 0.0]
+    np.testing.assert_array_equal(x.grad.data, [[0.0, 1.0, 0.0], expected_row_1])
+
+
+def test_several_nans_share_the_gradient_of_max_equally():
+    x = leaf([np.nan, 1.0, np.nan])
+    x.max().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.5, 0.0, 0.5])
+
+
+@pytest.mark.parametrize("fn", [ag.maximum, ag.minimum])
+def test_the_gradient_of_an_elementwise_extreme_goes_to_the_nan_operand(fn):
+    x, y = leaf([np.nan, 1.0, np.nan]), leaf([1.0, np.nan, np.nan])
+    fn(x, y).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 0.0, 0.5])
+    np.testing.assert_array_equal(y.grad.data, [0.0, 1.0, 0.5])
+
+
+# ----- pow at base zero and a negative exponent -----
+def test_pow_gradient_with_respect_to_a_negative_exponent_at_base_zero_is_minus_inf():
+    # 0**y = inf for y < 0, and dz/dy = z·log(0) = inf·(-inf) = -inf, as in PyTorch
+    base = ag.Tensor(np.array([0.0, 0.0, 0.0]))
+    y = leaf([-1.0, 0.0, 2.0])
+    (base**y).sum().backward()
+    np.testing.assert_array_equal(y.grad.data, [-np.inf, 0.0, 0.0])
+
+
+def test_pow_second_derivatives_at_base_zero_and_a_positive_exponent_stay_free_of_nan():
+    x, y = leaf([0.0, 0.0, 2.0]), leaf([1.0, 2.0, 3.0])
+    (dy,) = ag.grad((x**y).sum(), y, create_graph=True)
+    dx, dyy = ag.grad(dy.sum(), [x, y])
+    assert not np.isnan(dx.data).any() and not np.isnan(dyy.data).any()
