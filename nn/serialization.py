@@ -5,20 +5,39 @@ opt.state_dict(), "epoch": 3}` is stored flat, one array per leaf, under
 names joined with "/" ("model/0.weight", "optimizer/state/0/step", "epoch");
 `load` rebuilds the nesting. Numbers and strings are stored as 0-d arrays and
 come back as 0-d arrays (`int(x)`, `float(x)`, `x.item()` read them).
+
+Files are written under a temporary name beside the target, `.{name}.{hex}.tmp`,
+then renamed. A process killed mid-write leaves its temporary file behind; the
+next write to the same target removes those untouched for `STALE_TEMPORARY_S`
+(a live writer touches its file with every write, so is never caught by this).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import re
 import secrets
+import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any
 
 import numpy as np
 
 SEPARATOR = "/"
+MAX_BYTES = 2 * 1024**3  # what `load` allocates at most, by default
+STALE_TEMPORARY_S = 600  # a temporary file untouched this long belongs to a dead writer
+
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_PROTOCOL = 0x80  # the first byte of a pickle of protocol 2 or later
+# What zipfile raises for a damaged archive: a bad CRC or directory (BadZipFile), a cut
+# stream (EOFError, zlib.error), an encrypted entry or an unknown method or version
+# (RuntimeError and its NotImplementedError).
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error)
 
 PathLike = str | os.PathLike
 
@@ -44,36 +63,110 @@ def save(state: Mapping[str, Any], path: PathLike) -> None:
     _write_atomically(path, write)
 
 
-def load(path: PathLike) -> dict[str, Any]:
-    """The nested dict saved by `save`. Never unpickles: a file holding Python
-    objects raises a ValueError instead of running the code a pickle can hold."""
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except zipfile.BadZipFile as error:  # a zip file cut short, by a crash or a download
-        message = f"nn.load: {os.fspath(path)} is a damaged .npz archive ({error})"
-        raise ValueError(message) from None
-    except ValueError as error:
-        raise ValueError(
-            f"nn.load: {os.fspath(path)} is not an .npz archive ({error}); "
-            "refusing to unpickle it, since unpickling can run arbitrary code"
-        ) from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"nn.load: {os.fspath(path)} holds a single array, not an .npz archive")
-    tree: dict[str, Any] = {}
-    with archive:
-        for name in archive.files:
-            try:
-                value = archive[name]
-            except ValueError as error:
-                what = (
-                    "holds Python objects" if "pickle" in str(error) else f"is unreadable ({error})"
-                )
-                raise ValueError(
-                    f"nn.load: entry {name!r} of {os.fspath(path)} {what}; refusing to unpickle "
-                    "it, since unpickling can run arbitrary code"
-                ) from None
-            _insert(tree, name, value, path)
+def load(path: PathLike, *, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
+    """The nested dict saved by `save`.
+
+    The file is read as untrusted: it is never unpickled, and every way it can be
+    wrong (empty, not a zip, cut short, an entry that is not a .npy array or holds
+    Python objects) raises a ValueError naming the file and the problem. The
+    arrays may take `max_bytes` together (2 GiB by default); each entry's size is
+    read from its header and checked before anything is allocated or inflated,
+    so neither a header claiming a huge shape nor a zip bomb costs memory.
+    """
+    name = os.fspath(path)
+    with open(path, "rb") as file:
+        start = file.read(len(_NPY_MAGIC))
+        _check_start(name, start)
+        try:
+            archive = zipfile.ZipFile(file)
+        except _ZIP_ERRORS as error:
+            if start.startswith(_ZIP_MAGIC):  # a zip file cut short, by a crash or a download
+                raise ValueError(f"{name} is a damaged .npz archive ({error})") from None
+            raise ValueError(
+                f"{name} is not an .npz archive: it starts with the bytes {start.hex(' ')}"
+            ) from None
+        tree: dict[str, Any] = {}
+        budget = max_bytes
+        with archive:
+            for info in archive.infolist():
+                array = _read_entry(archive, info, name, budget)
+                budget -= array.nbytes
+                _insert(tree, info.filename.removesuffix(".npy"), array, name)
     return tree
+
+
+def _check_start(name: str, start: bytes) -> None:
+    """Refuse, by their first bytes, the files that are plainly no .npz archive."""
+    if not start:
+        raise ValueError(f"{name} is empty (0 bytes), not an .npz archive")
+    if start.startswith(_NPY_MAGIC):
+        raise ValueError(f"{name} holds a single array (.npy), not an .npz archive")
+    if start[0] == _PICKLE_PROTOCOL:
+        raise ValueError(
+            f"{name} is not an .npz archive but a pickle; refusing to unpickle it, "
+            "since unpickling can run arbitrary code"
+        )
+
+
+def _read_entry(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, budget: int
+) -> np.ndarray:
+    """One .npy entry as an array, its size checked against `budget` before reading it."""
+    where = f"entry {info.filename.removesuffix('.npy')!r} of {path}"
+    if not info.filename.endswith(".npy"):
+        raise ValueError(
+            f"{path} is a zip archive but not an .npz: its entry {info.filename!r} "
+            "is not a .npy array"
+        )
+    try:
+        with archive.open(info) as member:
+            shape, fortran_order, dtype = _read_npy_header(member, where)
+            nbytes = math.prod(shape) * dtype.itemsize
+            if nbytes > budget:
+                raise ValueError(
+                    f"{where} is a {'x'.join(map(str, shape))} {dtype} array of "
+                    f"{_size(nbytes)}, more than the {_size(budget)} left of "
+                    "max_bytes; pass a larger max_bytes to nn.load if you trust the file"
+                )
+            buffer = bytearray(nbytes)
+            read = member.readinto(buffer)
+            if read != nbytes or member.read(1):
+                what = f"only {read} of" if read != nbytes else "more than"
+                raise ValueError(f"{where} holds {what} the {nbytes} bytes its header declares")
+    except _ZIP_ERRORS as error:
+        raise ValueError(f"{where} is unreadable ({error})") from None
+    array = np.frombuffer(buffer, dtype=dtype)
+    return array.reshape(shape[::-1]).T if fortran_order else array.reshape(shape)
+
+
+def _read_npy_header(member: IO[bytes], where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran_order, dtype) from a .npy header; object dtypes are refused."""
+    try:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise ValueError(f".npy format version {version[0]}.{version[1]} is not supported")
+    except ValueError as error:  # NumPy's message may run over several lines
+        raise ValueError(
+            f"{where} has no valid .npy header ({' '.join(str(error).split())})"
+        ) from None
+    if dtype.hasobject:
+        raise ValueError(
+            f"{where} holds Python objects; refusing to unpickle it, "
+            "since unpickling can run arbitrary code"
+        )
+    return shape, fortran_order, dtype
+
+
+def _size(nbytes: int) -> str:
+    """`nbytes` for people: 7.0 TiB, 512.0 MiB, 300 B."""
+    for power, unit in ((4, "TiB"), (3, "GiB"), (2, "MiB"), (1, "KiB")):
+        if nbytes >= 1024**power:
+            return f"{nbytes / 1024**power:.1f} {unit}"
+    return f"{nbytes} B"
 
 
 def atomic_write(path: PathLike, content: bytes | str) -> None:
@@ -105,23 +198,25 @@ def _flatten(tree: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, np.nda
         yield name, array
 
 
-def _insert(tree: dict[str, Any], name: str, value: np.ndarray, path: PathLike) -> None:
+def _insert(tree: dict[str, Any], name: str, value: np.ndarray, path: str) -> None:
     """Put `value` at the nested place its joined `name` gives (a trailing "/": an empty dict)."""
     *folders, leaf = name.split(SEPARATOR)
     node = tree
     for folder in folders:
         node = node.setdefault(folder, {})
         if not isinstance(node, dict):
-            raise ValueError(f"nn.load: {os.fspath(path)} has both a value and a dict at {name!r}")
+            raise ValueError(f"{path} has both a value and a dict at {name!r}")
     if leaf:
+        if isinstance(node.get(leaf), dict):
+            raise ValueError(f"{path} has both a value and a dict at {name!r}")
         node[leaf] = value
 
 
 def _write_atomically(path: PathLike, write: Callable[[IO[bytes]], Any]) -> None:
     """Run `write` on a temporary file beside `path`, sync it, then rename it to `path`."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    temporary = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
+    remove_stale_temporaries(path)
+    temporary = temporary_name(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     try:
         with os.fdopen(os.open(temporary, flags, 0o666), "wb") as file:  # 0o666: umask applies
@@ -134,8 +229,30 @@ def _write_atomically(path: PathLike, write: Callable[[IO[bytes]], Any]) -> None
             os.unlink(temporary)
         raise
     if os.name == "posix":  # make the rename itself durable
-        descriptor = os.open(folder, os.O_RDONLY)
+        descriptor = os.open(os.path.dirname(temporary), os.O_RDONLY)
         try:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+
+
+def temporary_name(path: PathLike) -> str:
+    """A fresh temporary file name beside `path`, as the atomic writes use them."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    return os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
+
+
+def remove_stale_temporaries(path: PathLike, older_than_s: float = STALE_TEMPORARY_S) -> None:
+    """Delete the temporary files of writes to `path` that were killed mid-way:
+    those not modified for `older_than_s` seconds, so a live writer's file stays."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    pattern = re.compile(rf"\.{re.escape(os.path.basename(path))}\.[0-9a-f]{{8}}\.tmp")
+    deadline = time.time() - older_than_s
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if pattern.fullmatch(entry.name):
+                with contextlib.suppress(FileNotFoundError):  # another process was quicker
+                    if entry.stat().st_mtime < deadline:
+                        os.unlink(entry.path)

@@ -1,6 +1,10 @@
+import io
 import os
 import pathlib
 import pickle
+import time
+import tracemalloc
+import zipfile
 
 import numpy as np
 import pytest
@@ -137,7 +141,7 @@ def test_a_file_holding_python_objects_is_refused_without_running_them(tmp_path)
 def test_a_plain_pickle_is_refused_without_running_it(tmp_path):
     (tmp_path / "evil.npz").write_bytes(pickle.dumps(Payload(tmp_path / "MARKER")))
 
-    with pytest.raises(ValueError, match="is not an .npz archive .* refusing to unpickle"):
+    with pytest.raises(ValueError, match="not an .npz archive but a pickle; refusing to unpickle"):
         nn.load(tmp_path / "evil.npz")
 
     assert not (tmp_path / "MARKER").exists()
@@ -146,8 +150,139 @@ def test_a_plain_pickle_is_refused_without_running_it(tmp_path):
 def test_a_single_npy_array_is_not_a_state_dict(tmp_path):
     np.save(tmp_path / "a.npy", np.ones(3))
 
-    with pytest.raises(ValueError, match="holds a single array, not an .npz archive"):
+    with pytest.raises(ValueError, match=r"a\.npy holds a single array \(\.npy\), not an \.npz"):
         nn.load(tmp_path / "a.npy")
+
+
+# ----- damaged and hostile files: one ValueError naming the file and the problem -----
+
+
+def npy_header(shape: tuple[int, ...], descr: str = "<f8") -> bytes:
+    """The bytes of a .npy header claiming an array of `shape`, without its data."""
+    buffer = io.BytesIO()
+    header = {"descr": descr, "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, header)  # the magic string, then the header
+    return buffer.getvalue()
+
+
+def zip_with(path: pathlib.Path, entries: dict[str, bytes], compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+
+
+def test_an_empty_file_is_named_as_empty(tmp_path):
+    (tmp_path / "ck.npz").write_bytes(b"")
+
+    with pytest.raises(ValueError, match=r"ck\.npz is empty \(0 bytes\), not an \.npz archive"):
+        nn.load(tmp_path / "ck.npz")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [np.random.default_rng(0).bytes(1000), b'{"epoch": 3}\n', b"PK"],
+    ids=["random-bytes", "json", "two-bytes"],
+)
+def test_a_file_that_is_no_zip_is_not_an_npz_archive(tmp_path, content):
+    (tmp_path / "ck.npz").write_bytes(content)
+
+    with pytest.raises(ValueError, match=r"ck\.npz is not an \.npz archive: it starts with"):
+        nn.load(tmp_path / "ck.npz")
+
+
+def test_a_zip_of_other_files_is_not_an_npz_archive(tmp_path):
+    zip_with(tmp_path / "ck.npz", {"notes.txt": b"hello"})
+
+    with pytest.raises(ValueError, match=r"ck\.npz is a zip .* not an \.npz: .*'notes\.txt'"):
+        nn.load(tmp_path / "ck.npz")
+
+
+def test_an_entry_without_a_valid_npy_header_is_named(tmp_path):
+    zip_with(tmp_path / "ck.npz", {"w.npy": b"not an array"})
+
+    with pytest.raises(ValueError, match=r"entry 'w' of .*ck\.npz has no valid \.npy header"):
+        nn.load(tmp_path / "ck.npz")
+
+
+def test_an_entry_shorter_than_its_header_says_is_named(tmp_path):
+    zip_with(tmp_path / "ck.npz", {"w.npy": npy_header((10,)) + bytes(79)})
+
+    with pytest.raises(ValueError, match=r"entry 'w' .* holds only 79 of the 80 bytes"):
+        nn.load(tmp_path / "ck.npz")
+
+
+def peak_bytes_of(function, *args, **kwargs) -> int:
+    """The most memory Python allocated while `function` ran (it may raise)."""
+    tracemalloc.start()
+    try:
+        function(*args, **kwargs)
+    except ValueError:
+        pass
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_a_header_claiming_a_huge_array_is_refused_before_allocating(tmp_path):
+    seven_tib = (7 * 1024**4 // 8,)
+    zip_with(tmp_path / "ck.npz", {"w.npy": npy_header(seven_tib)})
+
+    with pytest.raises(ValueError, match=r"entry 'w' .* float64 array of 7\.0 TiB, more than"):
+        nn.load(tmp_path / "ck.npz")
+
+    assert peak_bytes_of(nn.load, tmp_path / "ck.npz") < 1024**2
+
+
+def test_a_zip_bomb_is_refused_without_inflating_it(tmp_path):
+    np.savez_compressed(tmp_path / "bomb.npz", w=np.zeros(8 * 1024**2))  # 64 MiB in 64 KiB
+    assert (tmp_path / "bomb.npz").stat().st_size < 1024**2
+
+    with pytest.raises(ValueError, match=r"64\.0 MiB, more than the 1\.0 MiB left of max_bytes"):
+        nn.load(tmp_path / "bomb.npz", max_bytes=1024**2)
+
+    assert peak_bytes_of(nn.load, tmp_path / "bomb.npz", max_bytes=1024**2) < 1024**2
+
+
+def test_an_entry_inflating_beyond_its_header_is_refused_without_inflating_it(tmp_path):
+    lying = npy_header((10,)) + bytes(16 * 1024**2)  # says 80 bytes, holds 16 MiB
+    zip_with(tmp_path / "ck.npz", {"w.npy": lying}, compression=zipfile.ZIP_DEFLATED)
+
+    with pytest.raises(ValueError, match=r"entry 'w' .* holds more than the 80 bytes its header"):
+        nn.load(tmp_path / "ck.npz")
+
+    assert peak_bytes_of(nn.load, tmp_path / "ck.npz") < 1024**2
+
+
+def test_max_bytes_bounds_all_entries_together(tmp_path):
+    nn.save({"a": np.zeros(100), "b": np.zeros(100)}, tmp_path / "ck.npz")  # 800 bytes each
+
+    assert list(nn.load(tmp_path / "ck.npz", max_bytes=1600)) == ["a", "b"]
+    with pytest.raises(ValueError, match=r"entry 'b' .* more than the 799 B left of max_bytes"):
+        nn.load(tmp_path / "ck.npz", max_bytes=1599)
+
+
+def test_the_default_limit_is_two_gib():
+    assert nn.serialization.MAX_BYTES == 2 * 1024**3
+
+
+def test_loaded_arrays_are_writable(tmp_path):
+    nn.save({"w": np.zeros(3)}, tmp_path / "ck.npz")
+
+    loaded = nn.load(tmp_path / "ck.npz")["w"]
+    loaded += 1
+
+    np.testing.assert_array_equal(loaded, np.ones(3))
+
+
+@pytest.mark.parametrize("order", [["a.npy", "a/b.npy"], ["a/b.npy", "a.npy"]])
+def test_a_name_holding_both_a_value_and_a_dict_is_refused(tmp_path, order):
+    array = io.BytesIO()
+    np.save(array, np.ones(1))
+    zip_with(tmp_path / "ck.npz", {name: array.getvalue() for name in order})
+
+    with pytest.raises(ValueError, match=r"ck\.npz has both a value and a dict"):
+        nn.load(tmp_path / "ck.npz")
 
 
 # ----- atomic writes -----
@@ -215,3 +350,40 @@ def test_a_truncated_file_is_named_as_damaged(tmp_path):
     path.write_bytes(path.read_bytes()[:-300])
     with pytest.raises(ValueError, match=r"ck\.npz is a damaged \.npz archive"):
         nn.load(path)
+
+
+# ----- temporary files left by killed writers -----
+
+
+def leftover(folder: pathlib.Path, target: str, hex_id: str, age_s: float) -> pathlib.Path:
+    """A temporary file as a writer killed `age_s` seconds ago would have left it."""
+    path = folder / f".{target}.{hex_id}.tmp"
+    path.write_bytes(b"partial")
+    then = time.time() - age_s
+    os.utime(path, (then, then))
+    return path
+
+
+def test_a_save_removes_temporary_files_of_killed_writes_to_the_same_path(tmp_path):
+    stale = leftover(tmp_path, "ck.npz", "0123abcd", age_s=3600)
+
+    nn.save({"x": np.ones(1)}, tmp_path / "ck.npz")
+
+    assert not stale.exists()
+
+
+def test_a_recent_temporary_file_may_be_a_live_writer_and_is_kept(tmp_path):
+    recent = leftover(tmp_path, "ck.npz", "0123abcd", age_s=10)
+
+    nn.save({"x": np.ones(1)}, tmp_path / "ck.npz")
+
+    assert recent.exists()
+
+
+def test_temporary_files_of_other_targets_are_kept(tmp_path):
+    other = leftover(tmp_path, "other.npz", "0123abcd", age_s=3600)
+    unlike = leftover(tmp_path, "ck.npz", "not-hex!", age_s=3600)
+
+    nn.atomic_write(tmp_path / "ck.npz", b"data")
+
+    assert other.exists() and unlike.exists()
