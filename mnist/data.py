@@ -6,7 +6,11 @@ then the data in row-major order, big-endian. Files may be gzip-compressed;
 that is detected from the content, not the name.
 
 Where the files are: the ``data_dir`` argument, else ``$MNIST_DATA``, else a
-per-user cache folder (``pooch.os_cache("autograd-mnist")``).
+per-user cache folder (``pooch.os_cache("autograd-mnist")``). Only that cache
+folder is created when missing; a ``data_dir`` or ``$MNIST_DATA`` that is not
+an existing folder is an error, so a misspelled path is caught, not filled.
+Each file is found under its standard name (``train-images-idx3-ubyte.gz``)
+or, when that is absent, without the ``.gz`` (as it is after ``gunzip``).
 
 Trust: files already in that folder are used as given, without a checksum,
 so any dataset in the same layout (Fashion-MNIST under the MNIST names, say)
@@ -23,10 +27,10 @@ import math
 import os
 import struct
 import sys
-import tempfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pooch
@@ -78,7 +82,13 @@ class DownloadError(OSError):
 
 
 # What `load` raises for data that is missing, cannot be fetched or is malformed.
-LOAD_ERRORS = (IDXError, DownloadError, FileNotFoundError)
+LOAD_ERRORS = (IDXError, DownloadError, FileNotFoundError, NotADirectoryError)
+
+CLASSES = 10  # labels are the digits 0-9
+USE_LOCAL_FILES = (
+    "to use files you have, pass --data-dir DIR or set $MNIST_DATA to a folder holding the "
+    "four MNIST files (" + ", ".join(FILES["train"] + FILES["test"]) + ", .gz optional)"
+)
 
 
 def _read_payload(path: str | os.PathLike) -> bytes:
@@ -147,11 +157,32 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     nn.atomic_write(path, payload)
 
 
+def default_data_dir() -> Path:
+    """The per-user cache folder that downloads go to (it may not exist yet)."""
+    return Path(pooch.os_cache("autograd-mnist"))
+
+
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """The MNIST folder: ``data_dir``, else ``$MNIST_DATA``, else the user cache."""
-    if data_dir is None:
-        data_dir = os.environ.get("MNIST_DATA") or pooch.os_cache("autograd-mnist")
-    return Path(data_dir).expanduser()
+    """The MNIST folder: ``data_dir``, else ``$MNIST_DATA``, else the user cache.
+
+    A given ``data_dir`` or ``$MNIST_DATA`` must be an existing folder: else
+    FileNotFoundError (or NotADirectoryError) says so; only the cache is
+    created, by the first download.
+    """
+    if data_dir is not None:
+        folder, given = Path(data_dir).expanduser(), "--data-dir (data_dir)"
+    elif os.environ.get("MNIST_DATA"):
+        folder, given = Path(os.environ["MNIST_DATA"]).expanduser(), "$MNIST_DATA"
+    else:
+        return default_data_dir()
+    if not folder.exists():
+        raise FileNotFoundError(
+            f"the MNIST folder {folder}, given by {given}, does not exist: check the path, "
+            "or unset it to use the default cache folder"
+        )
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder}, given by {given}, is a file, not a folder")
+    return folder
 
 
 def payload_sha256(path: str | os.PathLike) -> str:
@@ -162,40 +193,63 @@ def payload_sha256(path: str | os.PathLike) -> str:
 def download_file(
     name: str, folder: str | os.PathLike, *, mirrors: Sequence[str] = MIRRORS
 ) -> Path:
-    """Download ``name`` into ``folder``, trying each mirror in turn.
+    """Download ``name`` into the existing ``folder``, trying each mirror in turn.
 
     The file goes to a temporary name in ``folder`` and is renamed into place
     only after its payload matched ``PAYLOAD_SHA256[name]``, so no partial or
-    unverified file ever sits under the final name. Raises DownloadError
-    listing every mirror tried and why it failed.
+    unverified file ever sits under the final name (and temporary files of
+    killed downloads are removed, as `nn.save` removes its own). Raises
+    DownloadError, in one line: each mirror's reason, and how to use local files.
     """
     expected = PAYLOAD_SHA256[name]
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    failures = []
+    target = Path(folder) / name
+    nn.serialization.remove_stale_temporaries(target)
+    print(f"Downloading {name} into {folder}", file=sys.stderr)
+    failures = {}
     for mirror in mirrors:
         url = mirror if mirror.endswith("/") else mirror + "/"
         url += name
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
-        os.close(fd)
+        tmp = nn.serialization.temporary_name(target)
         try:
-            print(f"Downloading {url}", file=sys.stderr)
             # No pooch known_hash: it would check the .gz bytes, which differ by mirror.
             pooch.HTTPDownloader(progressbar=True, chunk_size=1 << 16)(url, tmp, None)
             actual = payload_sha256(tmp)
             if actual != expected:
                 raise ChecksumError(
-                    f"{name}: SHA-256 of the uncompressed payload is {actual}, expected {expected}"
+                    f"SHA-256 of the uncompressed payload is {actual}, expected {expected}"
                 )
             os.replace(tmp, target)
             return target
         except (OSError, ValueError) as error:  # requests' errors are OSErrors
-            failures.append(f"{url}: {error}")
+            failures[urlsplit(url).netloc or url] = _reason(error)
         finally:
             Path(tmp).unlink(missing_ok=True)
-    tried = "".join(f"\n  {failure}" for failure in failures)
-    raise DownloadError(f"could not download {name} into {folder}; mirrors tried:{tried}")
+    if len(set(failures.values())) == 1 and len(failures) > 1:
+        tried = f"{next(iter(failures.values()))}, from all {len(failures)} mirrors"
+    else:
+        tried = "; ".join(f"{host}: {reason}" for host, reason in failures.items())
+    raise DownloadError(f"could not download {name} ({tried}); {USE_LOCAL_FILES}")
+
+
+def _reason(error: BaseException) -> str:
+    """Why a download failed, in a few words: the HTTP status, or the root cause."""
+    response = getattr(error, "response", None)
+    if response is not None:  # requests.HTTPError
+        return f"HTTP {response.status_code} {response.reason}"
+    root = error
+    while (root.__cause__ or root.__context__) is not None:
+        root = root.__cause__ or root.__context__
+    if isinstance(root, OSError) and root.strerror:  # "Connection refused", "timed out"
+        return root.strerror
+    return str(error)
+
+
+def find_file(folder: Path, name: str) -> Path | None:
+    """``folder / name``, else the same without ``.gz`` (gunzipped), else None."""
+    for candidate in (folder / name, folder / name.removesuffix(".gz")):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def load(
@@ -203,29 +257,32 @@ def load(
     data_dir: str | os.PathLike | None = None,
     download: bool = True,
     *,
-    mirrors: Sequence[str] = MIRRORS,
+    mirrors: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Images (uint8, [N, 28, 28]) and labels (uint8, [N]) of ``split``.
+    """Images (uint8, [N, 28, 28]) and labels (uint8, [N], each 0-9) of ``split``.
 
     ``split`` is "train" or "test". Files present in the folder (see
-    ``resolve_data_dir``) are used as they are; missing ones are downloaded
-    from ``mirrors`` and checked, or with ``download=False`` raise
-    FileNotFoundError.
+    ``resolve_data_dir``), compressed or not, are used as they are; missing
+    ones are downloaded from ``mirrors`` (default ``MIRRORS``) and checked, or
+    with ``download=False`` raise FileNotFoundError. A file that does not hold
+    a non-empty split of MNIST's shape raises IDXError naming it.
     """
     if split not in FILES:
         raise ValueError(f"split must be one of {', '.join(FILES)}, got {split!r}")
     folder = resolve_data_dir(data_dir)
     names = FILES[split]
-    missing = [name for name in names if not (folder / name).is_file()]
+    missing = [name for name in names if find_file(folder, name) is None]
     if missing and not download:
         raise FileNotFoundError(
             f"{', '.join(missing)} not found in {folder} (download=False); "
             "put the files there or point --data-dir or $MNIST_DATA at a folder that has them"
         )
+    if missing:
+        folder.mkdir(parents=True, exist_ok=True)  # only the default cache can be missing
     for name in missing:
-        download_file(name, folder, mirrors=mirrors)
+        download_file(name, folder, mirrors=MIRRORS if mirrors is None else mirrors)
 
-    images_path, labels_path = (folder / name for name in names)
+    images_path, labels_path = (find_file(folder, name) for name in names)
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
         raise IDXError(f"{images_path}: expected uint8 images Nx28x28, got {_describe(images)}")
@@ -235,6 +292,14 @@ def load(
         raise IDXError(
             f"{images_path.name} has {len(images)} images but {labels_path.name} has "
             f"{len(labels)} labels (in {folder})"
+        )
+    if len(images) == 0:
+        raise IDXError(f"{images_path}: holds no images, the {split} split is empty")
+    wrong = np.flatnonzero(labels >= CLASSES)
+    if len(wrong):
+        raise IDXError(
+            f"{labels_path}: label {labels[wrong[0]]} at index {wrong[0]} is not a digit 0-9 "
+            f"({len(wrong)} such labels)"
         )
     return images, labels
 

@@ -1,10 +1,9 @@
 import gzip
 import hashlib
-import http.server
+import os
 import struct
-import threading
-from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pooch
@@ -12,7 +11,6 @@ import pytest
 
 from mnist import data
 
-REAL_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "mnist"
 TRAIN_IMAGES, TRAIN_LABELS = data.FILES["train"]
 CODES = {np.dtype(dtype): code for code, dtype in data.IDX_DTYPES.items()}
 
@@ -41,44 +39,7 @@ def write_split(folder: Path, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-class Server:
-    """A local HTTP server over a folder, recording the paths requested."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.requests: list[str] = []
-        server = self
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def do_GET(self):
-                server.requests.append(self.path)
-                super().do_GET()
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(
-            ("127.0.0.1", 0), partial(Handler, directory=str(root))
-        )
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-
-
-@pytest.fixture
-def server(tmp_path, monkeypatch):
-    """Serves tmp_path/"served" over HTTP, its MNIST checksums set to the files put there."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    root = tmp_path / "served"
-    root.mkdir()
-    srv = Server(root)
-    thread = threading.Thread(target=srv.httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield srv
-    srv.httpd.shutdown()
-    srv.httpd.server_close()
-    thread.join()
-
-
-def serve_split(srv: Server, monkeypatch, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def serve_split(srv, monkeypatch, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     images, labels = write_split(srv.root, seed)
     for name in (TRAIN_IMAGES, TRAIN_LABELS):
         monkeypatch.setitem(data.PAYLOAD_SHA256, name, data.payload_sha256(srv.root / name))
@@ -209,6 +170,7 @@ def test_data_dir_argument_takes_precedence_over_environment(tmp_path, monkeypat
 def test_data_dir_defaults_to_user_cache(monkeypatch):
     monkeypatch.delenv("MNIST_DATA", raising=False)
     assert data.resolve_data_dir() == Path(pooch.os_cache("autograd-mnist"))
+    assert data.resolve_data_dir() == data.default_data_dir()
 
 
 def test_load_rejects_unknown_split(tmp_path):
@@ -250,7 +212,8 @@ def test_load_without_download_names_missing_files_and_folder(tmp_path):
 
 def test_load_downloads_missing_files(tmp_path, server, monkeypatch):
     images, labels = serve_split(server, monkeypatch)
-    folder = tmp_path / "cache" / "mnist"
+    folder = tmp_path / "mnist"
+    folder.mkdir()
     out_images, out_labels = data.load("train", data_dir=folder, mirrors=[server.url])
     np.testing.assert_array_equal(out_images, images)
     np.testing.assert_array_equal(out_labels, labels)
@@ -268,7 +231,7 @@ def test_load_downloads_only_missing_files(tmp_path, server, monkeypatch):
 
 def test_download_falls_back_to_next_mirror(tmp_path, server, monkeypatch):
     images, _ = serve_split(server, monkeypatch)
-    path = data.download_file(TRAIN_IMAGES, tmp_path / "data", mirrors=[CLOSED, server.url])
+    path = data.download_file(TRAIN_IMAGES, tmp_path, mirrors=[CLOSED, server.url])
     np.testing.assert_array_equal(data.read_idx(path), images)
 
 
@@ -279,6 +242,7 @@ def test_download_refuses_checksum_mismatch_and_leaves_no_file(tmp_path, server,
     write(server.root / TRAIN_IMAGES, corrupt)
     actual = hashlib.sha256(corrupt).hexdigest()
     folder = tmp_path / "data"
+    folder.mkdir()
     with pytest.raises(data.DownloadError) as info:
         data.download_file(TRAIN_IMAGES, folder, mirrors=[server.url])
     message = str(info.value)
@@ -286,16 +250,112 @@ def test_download_refuses_checksum_mismatch_and_leaves_no_file(tmp_path, server,
     assert list(folder.iterdir()) == []
 
 
-def test_download_error_names_every_mirror_tried(tmp_path, server, monkeypatch):
-    serve_split(server, monkeypatch)
-    empty = server.url + "missing/"
+def test_download_error_is_one_line_with_each_mirrors_reason(tmp_path, server):
+    missing = server.url + "missing/"
     folder = tmp_path / "data"
+    folder.mkdir()
     with pytest.raises(data.DownloadError) as info:
-        data.download_file(TRAIN_IMAGES, folder, mirrors=[CLOSED, empty])
+        data.download_file(TRAIN_IMAGES, folder, mirrors=[CLOSED, missing])
     message = str(info.value)
-    assert f"{CLOSED}{TRAIN_IMAGES}" in message
-    assert f"{empty}{TRAIN_IMAGES}" in message and "404" in message
+    assert "\n" not in message
+    assert message.startswith(f"could not download {TRAIN_IMAGES} (127.0.0.1:1: Connection refused")
+    assert f"{urlsplit(missing).netloc}: HTTP 404 File not found)" in message
     assert list(folder.iterdir()) == []
+
+
+def test_download_error_says_how_to_use_local_files(tmp_path):
+    with pytest.raises(data.DownloadError) as info:
+        data.download_file(TRAIN_IMAGES, tmp_path, mirrors=[CLOSED])
+    assert "pass --data-dir DIR or set $MNIST_DATA to a folder holding" in str(info.value)
+
+
+def test_download_error_gives_a_reason_shared_by_every_mirror_once(tmp_path):
+    with pytest.raises(data.DownloadError) as info:
+        data.download_file(TRAIN_IMAGES, tmp_path, mirrors=[CLOSED, "http://127.0.0.1:2/"])
+    assert f"{TRAIN_IMAGES} (Connection refused, from all 2 mirrors)" in str(info.value)
+
+
+def test_download_removes_temporary_files_of_killed_downloads(tmp_path, server, monkeypatch):
+    serve_split(server, monkeypatch)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    stale = folder / f".{TRAIN_IMAGES}.0123abcd.tmp"
+    stale.write_bytes(b"half a download")
+    os.utime(stale, (0, 0))
+    data.download_file(TRAIN_IMAGES, folder, mirrors=[server.url])
+    assert [p.name for p in folder.iterdir()] == [TRAIN_IMAGES]
+
+
+def test_load_uses_the_module_mirrors_when_none_are_given(tmp_path, server, monkeypatch):
+    images, _ = serve_split(server, monkeypatch)
+    monkeypatch.setattr(data, "MIRRORS", (server.url,))
+    np.testing.assert_array_equal(data.load("train", tmp_path)[0], images)
+
+
+# where the data folder is
+
+
+def test_a_data_dir_that_does_not_exist_is_an_error_and_is_not_created(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"mnsit, given by --data-dir .*does not exist"):
+        data.load("train", tmp_path / "mnsit", mirrors=[CLOSED])
+    assert not (tmp_path / "mnsit").exists()
+
+
+def test_an_mnist_data_folder_that_does_not_exist_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA", str(tmp_path / "mnsit"))
+    with pytest.raises(FileNotFoundError, match=r"mnsit, given by \$MNIST_DATA, does not exist"):
+        data.load("train", mirrors=[CLOSED])
+    assert not (tmp_path / "mnsit").exists()
+
+
+def test_a_data_dir_that_is_a_file_is_an_error(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError, match=r"file, given by --data-dir .* not a folder"):
+        data.load("train", tmp_path / "file")
+
+
+def test_the_default_cache_folder_is_created_for_a_download(tmp_path, server, monkeypatch):
+    images, _ = serve_split(server, monkeypatch)
+    monkeypatch.delenv("MNIST_DATA", raising=False)
+    monkeypatch.setattr(data, "default_data_dir", lambda: tmp_path / "cache" / "mnist")
+    np.testing.assert_array_equal(data.load("train", mirrors=[server.url])[0], images)
+    assert (tmp_path / "cache" / "mnist" / TRAIN_IMAGES).is_file()
+
+
+def test_uncompressed_files_are_used_when_the_gz_ones_are_absent(tmp_path):
+    images, labels = small_split()
+    write(tmp_path / TRAIN_IMAGES.removesuffix(".gz"), idx_bytes(images), compress=False)
+    write(tmp_path / TRAIN_LABELS.removesuffix(".gz"), idx_bytes(labels), compress=False)
+    out_images, out_labels = data.load("train", tmp_path, mirrors=[CLOSED])
+    np.testing.assert_array_equal(out_images, images)
+    np.testing.assert_array_equal(out_labels, labels)
+
+
+def test_the_gz_file_is_preferred_when_both_are_there(tmp_path):
+    images, _ = write_split(tmp_path)
+    write(tmp_path / TRAIN_IMAGES.removesuffix(".gz"), b"not read", compress=False)
+    np.testing.assert_array_equal(data.load("train", tmp_path, download=False)[0], images)
+
+
+# what the files hold
+
+
+def test_a_label_that_is_not_a_digit_is_refused_naming_the_file_and_index(tmp_path):
+    images, labels = write_split(tmp_path)
+    labels[[4, 6]] = [12, 10]
+    write(tmp_path / TRAIN_LABELS, idx_bytes(labels))
+    with pytest.raises(data.IDXError) as info:
+        data.load("train", tmp_path, download=False)
+    assert str(info.value) == (
+        f"{tmp_path / TRAIN_LABELS}: label 12 at index 4 is not a digit 0-9 (2 such labels)"
+    )
+
+
+def test_an_empty_split_is_refused(tmp_path):
+    write(tmp_path / TRAIN_IMAGES, idx_bytes(np.zeros((0, 28, 28), np.uint8)))
+    write(tmp_path / TRAIN_LABELS, idx_bytes(np.zeros(0, np.uint8)))
+    with pytest.raises(data.IDXError, match=r"images-idx3-ubyte\.gz: holds no images"):
+        data.load("train", tmp_path, download=False)
 
 
 # the real MNIST files (label counts from shared/mnist/README.md)
@@ -304,7 +364,6 @@ TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
-@pytest.mark.skipif(not REAL_DATA.is_dir(), reason=f"no MNIST files at {REAL_DATA}")
 @pytest.mark.parametrize(
     "split, count, first, counts",
     [
@@ -312,8 +371,8 @@ TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
         ("test", 10000, [7, 2, 1, 0, 4], TEST_COUNTS),
     ],
 )
-def test_load_reads_real_mnist(split, count, first, counts):
-    images, labels = data.load(split, data_dir=REAL_DATA, download=False)
+def test_load_reads_real_mnist(real_mnist, split, count, first, counts):
+    images, labels = data.load(split, data_dir=real_mnist, download=False)
     assert images.shape == (count, 28, 28) and labels.shape == (count,)
     assert images.dtype == np.uint8 and labels.dtype == np.uint8
     assert labels[:5].tolist() == first
