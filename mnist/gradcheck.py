@@ -22,9 +22,9 @@ import numpy as np
 
 import autograd as ag
 import nn
-from mnist import analytic, data
+from mnist import analytic, data, options
 from mnist.model import flatten_images, mlp
-from mnist.train import positive_int
+from mnist.options import positive_int
 
 # (atol, rtol) per pair: the analytic gradient is the same sums in another
 # order; a central difference is exact only to about ε² and rounding / ε.
@@ -32,17 +32,17 @@ TOLERANCES = {"analytic": (1e-12, 1e-9), "numeric": (1e-7, 1e-5)}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = options.ArgumentParser(
         prog="python -m mnist.gradcheck",
         description="Compare autograd, hand-derived and finite-difference gradients.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--data-dir", help="folder with the MNIST files (see mnist.train)")
+    options.add_data_dir(parser)
     parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--hidden", type=positive_int, default=512)
     parser.add_argument("--samples", type=positive_int, default=20, help="elements per parameter")
-    parser.add_argument("--eps", type=float, default=1e-6)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eps", type=options.positive_float, default=1e-6)
+    parser.add_argument("--seed", type=options.seed, default=0)
     return parser.parse_args(argv)
 
 

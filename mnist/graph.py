@@ -27,7 +27,7 @@ import numpy as np
 
 import autograd as ag
 import nn
-from mnist import data
+from mnist import data, options
 from mnist.model import flatten_images, mlp
 
 FORMATS = (".svg", ".png", ".pdf", ".dot")
@@ -37,7 +37,7 @@ INSTALL_GRAPHVIZ = (
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = options.ArgumentParser(
         prog="python -m mnist.graph",
         description="Draw the MNIST model's loss graph on one batch.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -45,12 +45,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--out", required=True, type=Path, help=f"file to write, ending in {', '.join(FORMATS)}"
     )
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument(
-        "--data-dir",
-        help="folder with the MNIST files (default: $MNIST_DATA, else a user cache folder, "
-        "downloaded when missing)",
-    )
+    parser.add_argument("--batch-size", type=options.positive_int, default=8)
+    options.add_data_dir(parser)
     parser.add_argument(
         "--random", action="store_true", help="draw a random batch instead of MNIST images"
     )
@@ -62,8 +58,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.out.suffix.lower() not in FORMATS:
         parser.error(f"--out must end in one of {', '.join(FORMATS)}, got {str(args.out)!r}")
-    if args.batch_size < 1:
-        parser.error(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.out.is_dir():
+        parser.error(f"--out {args.out}: is a folder; give the path of a file")
     return args
 
 

@@ -5,11 +5,17 @@ Linear(784, 512)-ReLU-Linear(512, 10) with softmax cross-entropy, pixels in
 learning rate that decays along a half cosine over the run. Same seed, same
 numbers: the initial weights and every epoch's order come from the seed alone,
 so a run resumed from a checkpoint ends exactly where an uninterrupted one does.
+
+Nothing is lost: `--save` refuses to replace an existing file unless it is the
+`--resume` checkpoint or `--overwrite` is given; Ctrl-C or SIGTERM finishes the
+batch, saves and says how to resume; a loss that turns NaN or infinite stops
+the run before it saves the diverged weights over the last good checkpoint.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import signal
@@ -24,9 +30,10 @@ from tqdm import tqdm
 
 import autograd as ag
 import nn
-from mnist import data
+from mnist import data, options
 from mnist.curves import FORMATS, plot_training_curves
 from mnist.model import flatten_images, mlp
+from mnist.options import positive_int
 
 OPTIMIZERS = {"sgd": nn.optim.SGD, "rmsprop": nn.optim.RMSprop, "adam": nn.optim.Adam}
 DEFAULTS = {  # each optimizer's own defaults
@@ -36,23 +43,24 @@ DEFAULTS = {  # each optimizer's own defaults
 }
 
 
+PROG = "python -m mnist.train"
+INTERRUPTED = "mnist-interrupted.npz"  # where Ctrl-C saves without --save or --resume
+SIGNAL_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal's number
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m mnist.train",
+    parser = options.ArgumentParser(
+        prog=PROG,
         description="Train Linear(784, hidden)-ReLU-Linear(hidden, 10) on MNIST.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument(
-        "--data-dir",
-        help="folder with the four MNIST IDX files "
-        "(default: $MNIST_DATA, else a user cache folder, downloaded when missing)",
-    )
+    options.add_data_dir(parser)
     parser.add_argument("--epochs", type=positive_int, default=5)
     parser.add_argument("--batch-size", type=positive_int, default=128)
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="rmsprop")
     parser.add_argument(
         "--lr",
-        type=float,
+        type=options.positive_float,
         help="peak learning rate; None takes the optimizer's own: "
         + ", ".join(f"{d['lr']:g} for {name}" for name, d in DEFAULTS.items())
         + " (sgd with momentum 0.9)",
@@ -64,10 +72,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="learning rate over the run: half-cosine decay to 0, or constant",
     )
     parser.add_argument("--hidden", type=positive_int, default=512)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=options.seed, default=0)
     parser.add_argument("--limit", type=positive_int, help="train on the first N images only")
     parser.add_argument(
-        "--save", metavar="PATH", help="write a checkpoint (.npz) after every epoch"
+        "--save",
+        metavar="PATH",
+        help="write a checkpoint (.npz) after every epoch; an existing file is replaced "
+        "only if it is the --resume checkpoint, or with --overwrite",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="let --save replace an existing file"
     )
     parser.add_argument("--resume", metavar="PATH", help="continue from a checkpoint")
     parser.add_argument("--metrics", metavar="PATH", help="write per-epoch metrics as JSON")
@@ -77,18 +91,69 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.plot and Path(args.plot).suffix.lstrip(".").lower() not in FORMATS:
         parser.error(f"--plot {args.plot}: the file must end in .png, .svg or .pdf")
-    for option in ("save", "metrics", "plot"):  # fail now, not after an epoch of training
-        path = getattr(args, option)
-        if path and not Path(path).resolve().parent.is_dir():
-            parser.error(f"--{option} {path}: the folder {Path(path).parent} does not exist")
+    check_paths(parser, args)
     return args
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+def check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Fail now, not after an epoch of training, on files that cannot be read or written,
+    and never replace a file this run did not make (other than its own checkpoint)."""
+    outputs = {"--save": args.save, "--metrics": args.metrics, "--plot": args.plot}
+    for option, path in outputs.items():
+        if path:
+            options.check_output(parser, option, path)
+    if args.resume:
+        if not Path(args.resume).is_file():
+            what = "is a folder" if Path(args.resume).is_dir() else "no such file"
+            parser.error(f"--resume {args.resume}: {what}")
+        # only --save may name the --resume checkpoint: it then goes on from where it was
+        options.check_distinct(
+            parser, {"--resume": args.resume, "--metrics": args.metrics, "--plot": args.plot}
+        )
+    options.check_distinct(parser, outputs)
+    if args.save and Path(args.save).exists() and not args.overwrite and not _continues(args):
+        parser.error(
+            f"--save {args.save}: the file exists, perhaps another run's checkpoint; "
+            f"add --resume {args.save} to continue it, --overwrite to replace it, "
+            "or choose another path"
+        )
+
+
+def _continues(args: argparse.Namespace) -> bool:
+    """Whether --save names the --resume checkpoint, to go on from where it was."""
+    return bool(args.resume) and Path(args.save).resolve() == Path(args.resume).resolve()
+
+
+class CheckpointError(ValueError):
+    """A --resume file this run cannot continue from; the message names it and says why."""
+
+
+class Diverged(ArithmeticError):
+    """The training loss became NaN or infinite."""
+
+
+CHECKPOINT_SECTIONS = ("model", "optimizer", "progress", "history", "config")
+
+
+def read_checkpoint(path: str) -> dict[str, Any]:
+    """The checkpoint `--save` wrote at `path`, or CheckpointError saying why it is not one."""
+    try:
+        state = nn.load(path)
+    except ValueError as error:  # empty, not an .npz, damaged, hostile: nn.load names it
+        raise CheckpointError(f"--resume: {error}") from None
+    missing = [key for key in CHECKPOINT_SECTIONS if not isinstance(state.get(key), dict)]
+    if missing:
+        flat = state and not any(isinstance(value, dict) for value in state.values())
+        hint = " (it holds only arrays, like a model's state_dict saved alone)" if flat else ""
+        raise CheckpointError(
+            f"--resume {path}: not a checkpoint of {PROG} --save: it has no "
+            f"{', '.join(missing)}{hint}"
+        )
+    return state
+
+
+def _one_line(error: BaseException) -> str:
+    return "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
 
 
 class Trainer:
@@ -162,14 +227,33 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any], path: str) -> None:
+        """Continue from `read_checkpoint(path)`; CheckpointError if it is another run's
+        or does not fit."""
+        try:
+            self._check_config(state["config"], path)
+            self._load_progress(state)
+        except CheckpointError:
+            raise
+        except (KeyError, ValueError, TypeError, AttributeError) as error:  # damaged, edited
+            what = f"no entry {error}" if isinstance(error, KeyError) else _one_line(error)
+            raise CheckpointError(f"--resume {path}: damaged checkpoint: {what}") from None
+        if not (0 <= self.epoch <= self.args.epochs and 0 <= self.step <= self.steps_per_epoch):
+            raise CheckpointError(
+                f"--resume {path}: its place, epoch {self.epoch + 1} batch {self.step}, is not "
+                f"in a run of {self.args.epochs} epochs of {self.steps_per_epoch} batches"
+            )
+
+    def _check_config(self, config: dict[str, Any], path: str) -> None:
         for key, given in self.config().items():
-            saved = state["config"][key].item()
+            saved = config[key].item()
             if saved != given:
                 option = "--" + key.replace("_", "-")
-                raise SystemExit(
+                raise CheckpointError(
                     f"{path} was saved by a run with {option} {saved}, but this run has "
                     f"{option} {given}: pass {option} {saved} to resume it"
                 )
+
+    def _load_progress(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         progress = state["progress"]
@@ -203,35 +287,46 @@ def accuracy(
 
 
 class StopRequested:
-    """Turns the first Ctrl-C into a request to stop after the current batch."""
+    """Turns the first Ctrl-C (SIGINT) or SIGTERM into a request to stop after the
+    current batch; a second one stops at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
-        self.requested = False
+        self.signum: int | None = None  # the signal that asked to stop
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
 
     def __enter__(self) -> StopRequested:
-        self.previous = signal.signal(signal.SIGINT, self._request)
+        self.previous = {signum: signal.signal(signum, self._request) for signum in self.SIGNALS}
         return self
 
     def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGINT, self.previous)
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
 
     def _request(self, signum: int, frame: Any) -> None:
-        self.requested = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C stops at once
+        self.signum = signum
+        second = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+        signal.signal(signum, second)
 
 
 def run(args: argparse.Namespace) -> Trainer:
     """Train as `args` say, printing one line per epoch; returns the trainer."""
+    checkpoint = read_checkpoint(args.resume) if args.resume else None  # before any download
     train_images, train_labels = data.load("train", args.data_dir)
     test_images, test_labels = data.load("test", args.data_dir)
     # images stay uint8 until a batch needs them: 60,000 float32 images would take 188 MB
     x_train, y_train = train_images[: args.limit], train_labels[: args.limit]
     trainer = Trainer(args, len(x_train))
-    if args.resume:
-        trainer.load_state_dict(nn.load(args.resume), args.resume)
+    if checkpoint is not None:
+        trainer.load_state_dict(checkpoint, args.resume)
         print(f"resumed from {args.resume} at epoch {trainer.epoch + 1}, batch {trainer.step}")
 
-    with StopRequested() as stop:
+    # NumPy's overflow warnings say less than the loss check below, which stops the run
+    with StopRequested() as stop, np.errstate(over="ignore", invalid="ignore"):
         while trainer.epoch < args.epochs:
             order = trainer.order(len(x_train))
             bar = tqdm(
@@ -244,16 +339,18 @@ def run(args: argparse.Namespace) -> Trainer:
             while trainer.step < trainer.steps_per_epoch and not stop.requested:
                 batch = order[trainer.step * args.batch_size : (trainer.step + 1) * args.batch_size]
                 start = time.perf_counter()
-                trainer.loss_sum += trainer.train_step(
-                    flatten_images(x_train[batch]), y_train[batch]
-                ) * len(batch)
+                loss = trainer.train_step(flatten_images(x_train[batch]), y_train[batch])
+                if not math.isfinite(loss):  # stop before anything saves the diverged weights
+                    bar.close()
+                    raise diverged(loss, trainer)
+                trainer.loss_sum += loss * len(batch)
                 trainer.seconds += time.perf_counter() - start
                 bar.update()
                 seen = min(trainer.step * args.batch_size, len(x_train))
                 bar.set_postfix(loss=f"{trainer.loss_sum / seen:.4f}", refresh=False)
             bar.close()
             if stop.requested:
-                _save_and_explain_interrupt(trainer, args)
+                _save_and_explain_interrupt(trainer, args, stop.signum)
             trainer.history.append(
                 {
                     "epoch": trainer.epoch + 1,
@@ -279,15 +376,41 @@ def run(args: argparse.Namespace) -> Trainer:
     return trainer
 
 
-def _save_and_explain_interrupt(trainer: Trainer, args: argparse.Namespace) -> None:
-    path = args.save or "mnist-interrupted.npz"
+def diverged(loss: float, trainer: Trainer) -> Diverged:
+    """The error for a NaN or infinite `loss`: where it happened, and what to try."""
+    args = trainer.args
+    saved = args.save and Path(args.save).exists()
+    kept = f"; {args.save} keeps the last good epoch" if saved else ""
+    return Diverged(
+        f"the training loss became {loss} in epoch {trainer.epoch + 1}, batch {trainer.step}: "
+        f"the weights diverged; try a lower --lr than {trainer.peak_lr:g}{kept}"
+    )
+
+
+def interrupt_path(args: argparse.Namespace) -> str:
+    """Where a stopped run saves: --save, else the --resume checkpoint (the same run goes
+    on), else mnist-interrupted.npz, or mnist-interrupted-2.npz... if that is taken."""
+    if args.save or args.resume:
+        return args.save or args.resume
+    taken = {Path(path).resolve() for path in (args.metrics, args.plot) if path}
+    names = (INTERRUPTED.replace(".npz", f"-{n}.npz") for n in itertools.count(2))
+    return next(
+        path
+        for path in itertools.chain([INTERRUPTED], names)
+        if not Path(path).exists() and Path(path).resolve() not in taken
+    )
+
+
+def _save_and_explain_interrupt(trainer: Trainer, args: argparse.Namespace, signum: int) -> None:
+    path = interrupt_path(args)
     nn.save(trainer.state_dict(), path)
+    how = "Interrupted" if signum == signal.SIGINT else f"Stopped by {signal.Signals(signum).name}"
     print(
-        f"\nInterrupted in epoch {trainer.epoch + 1}, after batch {trainer.step}; "
+        f"\n{how} in epoch {trainer.epoch + 1}, after batch {trainer.step}; "
         f"checkpoint saved to {path}.\nTo resume, run the same command with --resume {path}",
         file=sys.stderr,
     )
-    raise SystemExit(130)
+    raise SystemExit(SIGNAL_STATUS[signum])
 
 
 def write_metrics(history: list[dict[str, Any]], path: str) -> None:
@@ -300,8 +423,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         trainer = run(args)
-    except data.LOAD_ERRORS as error:
-        print(f"python -m mnist.train: {error}", file=sys.stderr)
+    except (*data.LOAD_ERRORS, CheckpointError, Diverged) as error:
+        print(f"{PROG}: {error}", file=sys.stderr)
+        return 1
+    except MemoryError as error:
+        print(f"{PROG}: out of memory ({error}); try a smaller --hidden", file=sys.stderr)
         return 1
     print(f"test accuracy {trainer.history[-1]['test_accuracy']:.2%}")
     return 0
