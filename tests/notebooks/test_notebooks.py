@@ -1,9 +1,9 @@
 """The notebooks in notebooks/ run from top to bottom, and are committed without outputs.
 
 Each notebook runs in a fresh python3 kernel (ipykernel) with notebooks/ as its working
-directory, the repository first on PYTHONPATH (so it imports this checkout) and matplotlib
-on the Agg backend. The notebooks find MNIST as `mnist.data.load` does, or in
-../../shared/mnist; see their data cell.
+directory, the repository first on PYTHONPATH (so it imports this checkout), matplotlib
+on the Agg backend and $MNIST_DATA set to the real MNIST folder (the `real_mnist`
+fixture); every notebook reads MNIST, so without the files they are skipped, not run.
 """
 
 from __future__ import annotations
@@ -52,9 +52,12 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
-def test_notebook_runs_from_top_to_bottom(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notebook_runs_from_top_to_bottom(
+    path: Path, monkeypatch: pytest.MonkeyPatch, real_mnist: Path
+) -> None:
     # The kernel inherits this environment.
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("MNIST_DATA", str(real_mnist.resolve()))
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     )
