@@ -225,7 +225,7 @@ def download_file(
         finally:
             Path(tmp).unlink(missing_ok=True)
     if len(set(failures.values())) == 1 and len(failures) > 1:
-        tried = f"{next(iter(failures.values()))}, from all {len(failures)} mirrors"
+        tried = f"all {len(failures)} mirrors: {next(iter(failures.values()))}"
     else:
         tried = "; ".join(f"{host}: {reason}" for host, reason in failures.items())
     raise DownloadError(f"could not download {name} ({tried}); {USE_LOCAL_FILES}")

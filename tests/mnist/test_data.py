@@ -272,7 +272,7 @@ def test_download_error_says_how_to_use_local_files(tmp_path):
 def test_download_error_gives_a_reason_shared_by_every_mirror_once(tmp_path):
     with pytest.raises(data.DownloadError) as info:
         data.download_file(TRAIN_IMAGES, tmp_path, mirrors=[CLOSED, "http://127.0.0.1:2/"])
-    assert f"{TRAIN_IMAGES} (Connection refused, from all 2 mirrors)" in str(info.value)
+    assert f"{TRAIN_IMAGES} (all 2 mirrors: Connection refused)" in str(info.value)
 
 
 def test_download_removes_temporary_files_of_killed_downloads(tmp_path, server, monkeypatch):
