@@ -6,10 +6,12 @@ names joined with "/" ("model/0.weight", "optimizer/state/0/step", "epoch");
 `load` rebuilds the nesting. Numbers and strings are stored as 0-d arrays and
 come back as 0-d arrays (`int(x)`, `float(x)`, `x.item()` read them).
 
-Files are written under a temporary name beside the target, `.{name}.{hex}.tmp`,
-then renamed. A process killed mid-write leaves its temporary file behind; the
-next write to the same target removes those untouched for `STALE_TEMPORARY_S`
-(a live writer touches its file with every write, so is never caught by this).
+Files are written under a temporary name beside the target,
+`.{name}.{pid}-{hex}.tmp` (the writer's process id, then a random part), then
+renamed. A process killed mid-write leaves its temporary file behind; the next
+write to the same target removes it: at once when no process with that id runs
+any more (or the name has no id), else once it is untouched for
+`STALE_TEMPORARY_S` (a live writer touches its file with every write).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import numpy as np
 
 SEPARATOR = "/"
 MAX_BYTES = 2 * 1024**3  # what `load` allocates at most, by default
-STALE_TEMPORARY_S = 600  # a temporary file untouched this long belongs to a dead writer
+STALE_TEMPORARY_S = 600  # a temporary file untouched this long has no live writer
 
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -240,19 +242,43 @@ def temporary_name(path: PathLike) -> str:
     """A fresh temporary file name beside `path`, as the atomic writes use them."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    return os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
+    token = f"{os.getpid()}-{secrets.token_hex(4)}"
+    return os.path.join(folder, f".{os.path.basename(path)}.{token}.tmp")
 
 
 def remove_stale_temporaries(path: PathLike, older_than_s: float = STALE_TEMPORARY_S) -> None:
-    """Delete the temporary files of writes to `path` that were killed mid-way:
-    those not modified for `older_than_s` seconds, so a live writer's file stays."""
+    """Delete the temporary files of writes to `path` that were killed mid-way: those
+    whose writer no longer runs, and those untouched for `older_than_s` seconds."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    pattern = re.compile(rf"\.{re.escape(os.path.basename(path))}\.[0-9a-f]{{8}}\.tmp")
+    name = re.escape(os.path.basename(path))
+    pattern = re.compile(rf"\.{name}\.(?:(\d+)-)?[0-9a-f]{{8}}\.tmp")
     deadline = time.time() - older_than_s
     with os.scandir(folder) as entries:
         for entry in entries:
-            if pattern.fullmatch(entry.name):
-                with contextlib.suppress(FileNotFoundError):  # another process was quicker
-                    if entry.stat().st_mtime < deadline:
-                        os.unlink(entry.path)
+            match = pattern.fullmatch(entry.name)
+            if not match:
+                continue
+            with contextlib.suppress(FileNotFoundError):  # another process was quicker
+                writer = match.group(1)
+                if not _running(writer) or entry.stat().st_mtime < deadline:
+                    os.unlink(entry.path)
+
+
+def _running(pid: str | None) -> bool:
+    """Whether a process with this id may run on this machine (None: the name had no id).
+
+    Where processes cannot be asked (not POSIX), every writer counts as running, so
+    only the age of its file tells.
+    """
+    if pid is None:
+        return False
+    if os.name != "posix":
+        return True
+    try:
+        os.kill(int(pid), 0)  # signal 0 checks, and sends nothing
+    except (ProcessLookupError, OverflowError):  # no such process, or no such id
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

@@ -2,6 +2,8 @@ import io
 import os
 import pathlib
 import pickle
+import subprocess
+import sys
 import time
 import tracemalloc
 import zipfile
@@ -364,6 +366,13 @@ def leftover(folder: pathlib.Path, target: str, hex_id: str, age_s: float) -> pa
     return path
 
 
+def finished_process_id() -> int:
+    """The id of a process that has run and ended (so no process has it now)."""
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    return int(child.stdout)
+
+
 def test_a_save_removes_temporary_files_of_killed_writes_to_the_same_path(tmp_path):
     stale = leftover(tmp_path, "ck.npz", "0123abcd", age_s=3600)
 
@@ -372,12 +381,29 @@ def test_a_save_removes_temporary_files_of_killed_writes_to_the_same_path(tmp_pa
     assert not stale.exists()
 
 
-def test_a_recent_temporary_file_may_be_a_live_writer_and_is_kept(tmp_path):
-    recent = leftover(tmp_path, "ck.npz", "0123abcd", age_s=10)
+def test_a_save_removes_a_fresh_temporary_file_whose_writer_no_longer_runs(tmp_path):
+    dead = leftover(tmp_path, "ck.npz", f"{finished_process_id()}-0123abcd", age_s=0)
+    unnamed = leftover(tmp_path, "ck.npz", "4567cdef", age_s=0)  # no writer id in its name
 
     nn.save({"x": np.ones(1)}, tmp_path / "ck.npz")
 
-    assert recent.exists()
+    assert not dead.exists() and not unnamed.exists()
+
+
+def test_a_recent_temporary_file_of_a_running_writer_is_kept(tmp_path):
+    live = leftover(tmp_path, "ck.npz", f"{os.getpid()}-0123abcd", age_s=10)
+
+    nn.save({"x": np.ones(1)}, tmp_path / "ck.npz")
+
+    assert live.exists()
+
+
+def test_the_temporary_file_of_a_running_writer_untouched_for_long_is_removed(tmp_path):
+    stuck = leftover(tmp_path, "ck.npz", f"{os.getpid()}-0123abcd", age_s=3600)
+
+    nn.save({"x": np.ones(1)}, tmp_path / "ck.npz")
+
+    assert not stuck.exists()
 
 
 def test_temporary_files_of_other_targets_are_kept(tmp_path):
