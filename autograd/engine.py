@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from autograd import anomaly
-from autograd.function import Context, set_grad_enabled
+from autograd.function import Context, _thread, set_grad_enabled
 from autograd.tensor import Tensor
+
+SUM_OF_GRADIENTS = "sum of gradients"  # draw_graph's name for the engine's own additions
 
 
 def backward(
@@ -18,14 +21,71 @@ def backward(
     retain_graph: bool | None = None,
     create_graph: bool = False,
 ) -> None:
-    """Accumulate d(root)/d(leaf) into `.grad` of every leaf that requires grad."""
+    """Accumulate d(root)/d(leaf) into `.grad` of every leaf that requires grad, and
+    d(root)/d(t) into `.grad` of every non-leaf `t` that retains its gradient."""
     grads = _backpropagate([root], [grad], retain_graph, create_graph)
     taken = _memory_taken_by([grad])
-    for leaf, g in grads.leaves.values():
-        if leaf.grad is not None:
-            leaf.grad = leaf.grad + g
-        else:
-            leaf.grad = g if create_graph else _owned(g, taken)
+    with _recorded_as(SUM_OF_GRADIENTS if create_graph else None):
+        for leaf, g in grads.leaves.values():
+            leaf.grad = _accumulated(leaf.grad, g, create_graph, taken)
+        for node, g in grads.retained.items():
+            g = _accumulated(None, g, create_graph, taken)
+            out = node.output()
+            if out is not None:  # the result itself may be gone; the node still keeps its grad
+                out.grad = g if out.grad is None else out.grad + g
+            if node.kept_value is not None:  # under ag.retain_grads()
+                node.kept_grad = g.data if node.kept_grad is None else node.kept_grad + g.data
+
+
+def _accumulated(previous: Tensor | None, g: Tensor, create_graph: bool, taken: set[int]) -> Tensor:
+    """previous + g, or g alone (a copy if its memory is not ours to hand out)."""
+    if previous is not None:
+        return previous + g
+    return g if create_graph else _owned(g, taken)
+
+
+class retain_grads(contextlib.ContextDecorator):
+    """Keep every intermediate's value and gradient, to look at (or draw) after backward.
+
+        with ag.retain_grads():
+            loss = model(x)
+            loss.backward()
+        ag.draw_graph(loss, show_values=True)  # values and gradients on every node
+
+    Every operation run inside records its result's array on its graph node, and
+    marks the result as if `retain_grad()` were called on it: a backward (inside
+    the block or after it) leaves dL/d(result) in the result's `.grad` while the
+    result lives, and on the node in any case. What is kept goes with the graph:
+    it is freed when the graph's root is. Outside the block nothing extra is kept.
+    The switch is per thread, like grad mode.
+    """
+
+    def __init__(self) -> None:
+        self.previous: list[bool] = []  # a stack: one object may be entered again inside itself
+
+    def __enter__(self) -> None:
+        self.previous.append(_thread.retaining_grads)
+        _thread.retaining_grads = True
+
+    def __exit__(self, *exc: object) -> None:
+        _thread.retaining_grads = self.previous.pop()
+
+    def _recreate_cm(self) -> retain_grads:
+        return retain_grads()  # a fresh stack for every call of a decorated function
+
+
+class _recorded_as(contextlib.AbstractContextManager):
+    """Label the nodes recorded inside (under create_graph) with the backward step
+    that made them, for ag.draw_graph; None leaves them unlabelled."""
+
+    def __init__(self, step: str | None):
+        self.step = step
+
+    def __enter__(self) -> None:
+        self.previous, _thread.backward_step = _thread.backward_step, self.step
+
+    def __exit__(self, *exc: object) -> None:
+        _thread.backward_step = self.previous
 
 
 def _memory_taken_by(given: Sequence[Any]) -> set[int]:
@@ -83,6 +143,7 @@ class _Gradients:
     def __init__(self, wanted: Sequence[Tensor] | None):
         self.leaves: dict[int, tuple[Tensor, Tensor]] = {}  # id(leaf) -> (leaf, dL/dleaf)
         self.at_node: dict[Context, Tensor] = {}  # gradients of the wanted non-leaf tensors
+        self.retained: dict[Context, Tensor] = {}  # backward(): of the nodes that retain grads
         self.every_leaf = wanted is None
         wanted = wanted or ()
         self.wanted_leaves = {id(x) for x in wanted if x._ctx is None}
@@ -136,20 +197,26 @@ def _backpropagate(
 
     order = _topological_order([r._ctx for r in roots if r._ctx is not None])
     worth_running = result.worth_running(order)
-    with set_grad_enabled(create_graph), anomaly.backward_pass():
+    with set_grad_enabled(create_graph), anomaly.backward_pass(), _recorded_as(None):
         for node in order:
             g = pending.pop(node, None)
             if g is None:
                 continue
             if node in result.wanted_nodes:
                 result.at_node[node] = g
+            if node.retains_grad and result.every_leaf:  # t.retain_grad(), ag.retain_grads()
+                result.retained[node] = g
             if node not in worth_running:
                 continue
+            if create_graph:  # what this backward records is part of the gradient's graph
+                _thread.backward_step = f"{node.function.__name__}.backward"
             input_grads = _as_input_grads(node, node.function.backward(node, g))
             if anomaly.enabled:  # ag.detect_anomaly(): name the node whose backward made nan/inf
                 anomaly.check_backward(node, input_grads)
             if not retain_graph:
                 node.release()
+            if create_graph:
+                _thread.backward_step = SUM_OF_GRADIENTS
             for parent, ig in zip(node.parents, input_grads):
                 if parent is None or ig is None:
                     continue

@@ -37,6 +37,8 @@ class _ThreadState(threading.local):
     """Per-thread switches: each thread sees its own, and a new thread starts with these."""
 
     grad_enabled = True
+    retaining_grads = False  # inside ag.retain_grads(): results keep their values and gradients
+    backward_step: str | None = None  # what the engine is running, when create_graph records it
 
 
 _thread = _ThreadState()
@@ -115,6 +117,14 @@ class Context:
     output: weakref.ref[Tensor]
     # For ag.detect_anomaly: the line of user code that created the node, noted while on.
     created_at: traceback.FrameSummary | None = None
+    # For t.retain_grad() and ag.retain_grads(): backward keeps dL/d(output) when this is set,
+    # in the output's .grad, and under ag.retain_grads() also here, beside the output's array.
+    retains_grad = False
+    kept_value: np.ndarray | None = None
+    kept_grad: np.ndarray | None = None
+    # For ag.draw_graph of a gradient's graph: the backward step that recorded this node
+    # ("Mul.backward", or the engine's sum of gradients), None for forward nodes.
+    made_by: str | None = None
 
     def __init__(self):
         self._saved: tuple[Any, ...] = ()
@@ -191,6 +201,10 @@ class Function:
         ctx.input_dtypes = tuple([a.data.dtype if isinstance(a, Tensor) else None for a in args])
         ctx.output_shape, ctx.output_dtype = out.data.shape, out.data.dtype
         ctx.output = weakref.ref(out)
+        if _thread.retaining_grads:  # ag.retain_grads(): keep the value; backward, the gradient
+            ctx.retains_grad, ctx.kept_value = True, out.data
+        if _thread.backward_step is not None:  # recorded by a backward with create_graph=True
+            ctx.made_by = _thread.backward_step
         if ctx._saved:
             ctx._saved = tuple([_saved_as_tensor(v, args, arrays, result, out) for v in ctx._saved])
             if any([v is _OUTPUT for v in ctx._saved]):

@@ -54,6 +54,25 @@ class Tensor:
         """True for tensors made by the user rather than by an operation."""
         return self._ctx is None
 
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf tensor whose gradient backward will keep in `.grad`."""
+        return self._ctx is not None and self._ctx.retains_grad
+
+    def retain_grad(self) -> None:
+        """Keep this tensor's gradient in `.grad` after backward, even if it is not a leaf.
+
+        Leaves that require grad get theirs anyway, so for them this changes nothing.
+        The gradient accumulates over backward calls, as a leaf's does, and with
+        `create_graph=True` it is itself differentiable. `ag.grad` leaves it alone.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "retain_grad() on a tensor that does not require grad: no gradient flows to it"
+            )
+        if self._ctx is not None:
+            self._ctx.retains_grad = True
+
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
         return self.data

@@ -154,3 +154,33 @@ def test_an_output_no_backward_needs_is_freed_while_the_graph_lives():
     assert alive() is None
     loss.backward()
     np.testing.assert_array_equal(x.grad.data, np.ones(10))
+
+
+def test_retain_grads_keeps_every_value_and_gradient_until_the_root_goes(memory):
+    x = big_leaf()
+    baseline = memory()
+    with ag.retain_grads():
+        y = ((x * 1.5) + 1.0).sum()  # two 32 MiB results that nothing else would keep
+        y.backward()
+    x.grad = None
+    kept = memory() - baseline
+    assert kept >= 4 * NBYTES - SLACK  # the values and gradients of x * 1.5 and of + 1.0
+    add = y._ctx.parents[0]
+    value, grad = weakref.ref(add.kept_value), weakref.ref(add.kept_grad)
+    del add, y
+    assert value() is None and grad() is None  # freed by reference counting alone
+    assert memory() - baseline <= SLACK
+
+
+def test_retain_grad_keeps_only_the_gradient_of_the_tensor_that_asked(memory):
+    x = big_leaf()
+    baseline = memory()
+    h = x * 1.5
+    h.retain_grad()
+    y = (h + 1.0).sum()
+    y.backward()
+    x.grad = None
+    assert NBYTES <= memory() - baseline - h.data.nbytes <= NBYTES + SLACK  # h.grad alone
+    del y
+    h.grad = None
+    assert memory() - baseline - h.data.nbytes <= SLACK
