@@ -13,10 +13,19 @@ Parameters named `layer.param` are grouped in one box per layer.
 With `show_values=True` nodes also show their values and gradients, as the
 numbers themselves for up to 4 elements, else min, mean and max (of the finite
 elements, with counts of NaN and inf). Values are those of the tensors still
-alive: leaves, and op results something still holds (a variable, or a graph
-not yet freed by backward); a freed result says so. Gradients are those kept:
-`.grad` of the leaves (the engine keeps no gradients of intermediate results).
-A node whose value or gradient holds NaN or inf is red.
+alive: leaves, op results something still holds (a variable, or a graph not
+yet freed by backward), and every result recorded under `ag.retain_grads()`;
+another result says "value freed". Gradients are those kept: `.grad` of the
+leaves and of results that called `retain_grad()`, and every gradient under
+`ag.retain_grads()`; other results say "grad not kept". A node whose value or
+gradient holds NaN or inf is red.
+
+The graph of a gradient (`x.grad` after `backward(create_graph=True)`, or what
+`ag.grad(..., create_graph=True)` returns) draws the same way. Its operations
+were recorded by the backward pass: they are orange, and a line says which
+backward made each one ("Mul.backward") or that the engine added two
+gradients of one tensor ("sum of gradients"). Grey operations below them are
+the forward graph, which the backward reaches through the tensors it saved.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from autograd.tensor import Tensor
 SMALL = 4  # tensors of up to this many elements show every value
 
 _OP_STYLE = {"shape": "box", "style": "rounded,filled", "fillcolor": "lightgray"}
+_BACKWARD_OP_STYLE = _OP_STYLE | {"fillcolor": "orange"}
 _LEAF_STYLE = {
     "parameter": {"shape": "ellipse", "style": "filled", "fillcolor": "lightblue"},
     "input": {"shape": "ellipse", "style": "filled", "fillcolor": "lightyellow"},
@@ -109,11 +119,24 @@ def draw_graph(
 def _op(ctx: Context, show_values: bool) -> tuple[str, dict[str, str]]:
     """Label and attributes of an operation's node."""
     lines = [ctx.function.__name__, _describe(ctx.output_shape, ctx.output_dtype)]
-    out = ctx.output() if show_values else None
-    if show_values:
-        lines.append(f"value {_summary(out.data)}" if out is not None else "value freed")
-    bad = out is not None and _bad(out.data)
-    return _label(*lines), _OP_STYLE | (_ANOMALY_STYLE if bad else {})
+    if ctx.made_by is not None:
+        lines.append(ctx.made_by)
+    style = _OP_STYLE if ctx.made_by is None else _BACKWARD_OP_STYLE
+    if not show_values:
+        return _label(*lines), style
+    value, grad = _known_value_and_grad(ctx)
+    lines.append("value freed" if value is None else f"value {_summary(value)}")
+    lines.append("grad not kept" if grad is None else f"grad {_summary(grad)}")
+    bad = _bad(value) or _bad(grad)
+    return _label(*lines), style | (_ANOMALY_STYLE if bad else {})
+
+
+def _known_value_and_grad(ctx: Context) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The arrays of an op's result and of its gradient, where something still holds them."""
+    out = ctx.output()
+    value = out.data if out is not None else ctx.kept_value
+    grad = out.grad.data if out is not None and out.grad is not None else ctx.kept_grad
+    return value, grad
 
 
 def _leaf(t: Tensor, name: str | None, show_values: bool) -> tuple[str, dict[str, str]]:

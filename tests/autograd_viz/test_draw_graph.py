@@ -125,7 +125,30 @@ def test_show_values_gives_numbers_or_min_mean_max_and_leaf_grads():
     assert shown["input"][2:] == ["value [1, 2]", "grad none"]
     assert shown["Mul"][2] == "value freed"
     assert shown["Exp"][2] == "value [2.718, 7.389]"
-    assert len(shown["Sum"]) == 3  # ops have no gradient line: the engine keeps none
+    assert shown["Sum"][3] == "grad not kept"  # the engine keeps no op's gradient unasked
+
+
+def test_show_values_under_retain_grads_gives_every_node_its_value_and_gradient():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    with ag.retain_grads():
+        z = ((x + 1.0) * 3.0).sum()  # nothing holds x + 1, and no backward needs it
+        z.backward()
+    shown = labels(ag.draw_graph(z, {"x": x}, show_values=True))
+    assert shown["Add"][2:] == ["value [2, 3]", "grad [3, 3]"]
+    assert shown["Mul"][2:] == ["value [6, 9]", "grad [1, 1]"]
+    assert shown["Sum"][2:] == ["value 15", "grad 1"]
+    assert shown["x"][3] == "grad [3, 3]"
+
+
+def test_a_retained_grad_is_shown_on_its_node():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    h = x.exp()
+    h.retain_grad()
+    z = (h * 2.0).sum()
+    z.backward()
+    shown = labels(ag.draw_graph(z, show_values=True))
+    assert shown["Exp"][3] == "grad [2, 2]"
+    assert shown["Mul"][3] == "grad not kept"
 
 
 def test_show_values_counts_nan_and_inf():
@@ -165,3 +188,41 @@ def test_rendered_svg_is_xml_naming_the_parameters():
     svg = ET.fromstring(ag.draw_graph(y, params).pipe(format="svg"))
     texts = {element.text for element in svg.iter("{http://www.w3.org/2000/svg}text")}
     assert {"0.weight", "0.bias", "MatMul", "Relu", "(3, 2) float64"} <= texts
+
+
+def gradient_graph():
+    """The graph of d/dx Σ x·exp(x) = exp(x) + x·exp(x), recorded by backward."""
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    (x.exp() * x).sum().backward(create_graph=True)
+    return x
+
+
+def test_a_gradient_graph_has_the_ops_backward_ran_each_named_by_its_backward():
+    x = gradient_graph()
+    dot = ag.draw_graph(x.grad, {"x": x})
+    backward_ops = sorted(
+        (lines[0], lines[2]) for lines, attrs in nodes(dot).values() if "fillcolor=orange" in attrs
+    )
+    assert backward_ops == [
+        ("Add", "sum of gradients"),  # x is used twice: by Exp and by Mul
+        ("Mul", "Exp.backward"),  # grad · exp(x)
+        ("Mul", "Mul.backward"),  # grad · x, for the exp(x) factor
+        ("Mul", "Mul.backward"),  # grad · exp(x), for the x factor
+    ]
+    forward_ops = [lines[0] for lines, attrs in nodes(dot).values() if "lightgray" in attrs]
+    assert forward_ops == ["Exp"]  # reached through the output Exp saved for its backward
+    np.testing.assert_allclose(x.grad.data, np.exp([1.0, 2.0]) * (1 + np.array([1.0, 2.0])))
+
+
+def test_what_ag_grad_returns_draws_the_same_gradient_graph():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    (g,) = ag.grad((x.exp() * x).sum(), x, create_graph=True)
+    assert sorted(edges(ag.draw_graph(g))) == sorted(edges(ag.draw_graph(gradient_graph().grad)))
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
+def test_a_gradient_graph_renders_as_svg_naming_the_backward_steps():
+    x = gradient_graph()
+    svg = ET.fromstring(ag.draw_graph(x.grad, {"x": x}, show_values=True).pipe(format="svg"))
+    texts = {element.text for element in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert {"Exp.backward", "Mul.backward", "sum of gradients", "Exp", "x"} <= texts
