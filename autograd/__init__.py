@@ -10,9 +10,10 @@ y.backward()  # x.grad == 2 * x
 from autograd.tensor import Tensor, tensor  # first: every other module builds on Tensor
 
 # isort: on
+from autograd import functional
 from autograd.anomaly import AnomalyError, detect_anomaly
 from autograd.draw import draw_graph
-from autograd.engine import grad
+from autograd.engine import grad, retain_grads
 from autograd.function import Context, Function, is_grad_enabled, no_grad, set_grad_enabled
 from autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from autograd.ops import (
@@ -55,6 +56,7 @@ __all__ = [
     "detect_anomaly",
     "draw_graph",
     "exp",
+    "functional",
     "grad",
     "gradcheck",
     "gradgradcheck",
@@ -71,6 +73,7 @@ __all__ = [
     "no_grad",
     "relu",
     "reshape",
+    "retain_grads",
     "set_grad_enabled",
     "sigmoid",
     "softmax",
