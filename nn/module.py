@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -25,13 +26,27 @@ class Module:
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_forward_hooks", {})
         object.__setattr__(self, "training", True)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        output = self.forward(*args, **kwargs)
+        if self._forward_hooks:
+            for hook in list(self._forward_hooks.values()):
+                replaced = hook(self, args, output)
+                output = output if replaced is None else replaced
+        return output
+
+    def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> HookHandle:
+        """Call `hook(module, inputs, output)` after every forward, as PyTorch does: a hook
+        that returns something other than None replaces the output with it. Returns a
+        handle whose `remove()` unregisters the hook."""
+        handle = HookHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
 
     # ----- registration -----
     def __setattr__(self, name: str, value: Any) -> None:
@@ -71,6 +86,20 @@ class Module:
 
     def children(self) -> Iterator[Module]:
         yield from self._modules.values()
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module (named `prefix`) and every submodule under its dotted name, such as
+        `body.0`, parents before children; a module reached twice appears once."""
+        seen: set[int] = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{n}" if name else n, m) for n, m in module.named_children()]
+            stack.extend(reversed(children))
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """Every parameter of this module and its submodules under its dotted name.
@@ -174,3 +203,15 @@ class Module:
         extra = self.extra_repr()
         lines = ([f"  {extra}"] if extra else []) + children
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
+
+class HookHandle:
+    """What `register_forward_hook` returns: `remove()` unregisters the hook."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict[int, Callable]):
+        self.hooks, self.id = hooks, next(self._ids)
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)

@@ -239,3 +239,39 @@ def test_parameter_is_a_float32_leaf_that_requires_grad():
     assert isinstance(p, ag.Tensor) and p.requires_grad and p.is_leaf
     assert p.dtype == np.float32
     assert repr(p).startswith("Parameter containing:\ntensor(")
+
+
+def test_named_modules_lists_the_model_and_every_submodule_by_dotted_name():
+    names = [(name, type(m).__name__) for name, m in Net().named_modules()]
+    assert names == [
+        ("", "Net"),
+        ("body", "Sequential"),
+        ("body.0", "Linear"),
+        ("body.1", "ReLU"),
+        ("body.2", "Linear"),
+    ]
+
+
+def test_named_modules_lists_a_shared_module_once():
+    relu = nn.ReLU()
+    assert [name for name, _ in nn.Sequential(relu, relu).named_modules()] == ["", "0"]
+
+
+def test_a_forward_hook_sees_inputs_and_output_until_removed():
+    model = mlp()
+    seen = []
+    handle = model[1].register_forward_hook(lambda m, inputs, out: seen.append((m, inputs, out)))
+    x = ag.Tensor(np.ones((1, 4), dtype=np.float32))
+    model(x)
+    ((module, inputs, out),) = seen
+    assert module is model[1] and inputs[0].shape == (1, 3)
+    np.testing.assert_array_equal(out.data, np.maximum(inputs[0].data, 0))
+    handle.remove()
+    model(x)
+    assert len(seen) == 1
+
+
+def test_a_forward_hook_that_returns_a_value_replaces_the_output():
+    relu = nn.ReLU()
+    relu.register_forward_hook(lambda m, inputs, out: out * 2.0)
+    assert relu(ag.tensor([1.0, -1.0])).data.tolist() == [2.0, 0.0]
