@@ -32,10 +32,12 @@ import autograd as ag
 import nn
 from mnist import data, options
 from mnist.curves import FORMATS, plot_training_curves
+from mnist.diagnostics import Diagnostics, from_checkpoint
 from mnist.model import flatten_images, mlp
 from mnist.options import positive_int
 
 OPTIMIZERS = {"sgd": nn.optim.SGD, "rmsprop": nn.optim.RMSprop, "adam": nn.optim.Adam}
+DIAGNOSTICS_EVERY = 50  # batches: sampled often enough to see, rarely enough to cost < 3%
 DEFAULTS = {  # each optimizer's own defaults
     "sgd": {"lr": 0.05, "momentum": 0.9},
     "rmsprop": {"lr": 2e-3},
@@ -88,7 +90,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--plot", metavar="FILE.png", help="draw loss and accuracy curves (.png, .svg or .pdf)"
     )
+    parser.add_argument(
+        "--diagnostics-every",
+        type=int,
+        default=DIAGNOSTICS_EVERY,
+        metavar="K",
+        help="record per-layer gradient norms, update ratios and ReLU statistics on every "
+        "K-th batch (0: never)",
+    )
     args = parser.parse_args(argv)
+    if args.diagnostics_every < 0:
+        parser.error(f"--diagnostics-every must be 0 or more, got {args.diagnostics_every}")
     if args.plot and Path(args.plot).suffix.lstrip(".").lower() not in FORMATS:
         parser.error(f"--plot {args.plot}: the file must end in .png, .svg or .pdf")
     check_paths(parser, args)
@@ -171,6 +183,7 @@ class Trainer:
         self.epoch, self.step = 0, 0  # epochs completed, batches done in the current one
         self.loss_sum, self.seconds = 0.0, 0.0  # of the current epoch so far
         self.history: list[dict[str, Any]] = []
+        self.diagnostics = Diagnostics(self.model, args.diagnostics_every)
 
     def learning_rate(self) -> float:
         """The rate for the next batch: half-cosine from the peak to 0 over the run."""
@@ -187,10 +200,11 @@ class Trainer:
 
     def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
         self.optimizer.lr = self.learning_rate()
-        loss = nn.functional.cross_entropy(self.model(ag.Tensor(x)), y)
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        with self.diagnostics.watch(self.step):  # only looks, on every k-th step
+            loss = nn.functional.cross_entropy(self.model(ag.Tensor(x)), y)
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
         self.step += 1
         return loss.item()
 
@@ -198,6 +212,9 @@ class Trainer:
         history = {
             key: np.array([h[key] for h in self.history], dtype=np.float64)
             for key in ("train_loss", "test_accuracy", "seconds")
+        }
+        history["diagnostics"] = {
+            str(h["epoch"]): h["diagnostics"] for h in self.history if "diagnostics" in h
         }
         return {
             "model": self.model.state_dict(),
@@ -207,6 +224,7 @@ class Trainer:
                 "step": np.int64(self.step),
                 "loss_sum": np.float64(self.loss_sum),
                 "seconds": np.float64(self.seconds),
+                "diagnostics": self.diagnostics.state_dict(),
             },
             "history": history,
             "config": {key: np.asarray(value) for key, value in self.config().items()},
@@ -259,6 +277,8 @@ class Trainer:
         progress = state["progress"]
         self.epoch, self.step = int(progress["epoch"]), int(progress["step"])
         self.loss_sum, self.seconds = float(progress["loss_sum"]), float(progress["seconds"])
+        if "diagnostics" in progress:
+            self.diagnostics.load_state_dict(progress["diagnostics"])
         h = state["history"]
         self.history = [
             {
@@ -271,6 +291,10 @@ class Trainer:
                 zip(h["train_loss"], h["test_accuracy"], h["seconds"])
             )
         ]
+        for entry in self.history:
+            saved = h.get("diagnostics", {}).get(str(entry["epoch"]))
+            if saved is not None:
+                entry["diagnostics"] = from_checkpoint(saved)
 
 
 def accuracy(
@@ -359,6 +383,9 @@ def run(args: argparse.Namespace) -> Trainer:
                     "seconds": trainer.seconds,
                 }
             )
+            diagnostics = trainer.diagnostics.epoch_summary()
+            if diagnostics is not None:
+                trainer.history[-1]["diagnostics"] = diagnostics
             trainer.epoch, trainer.step = trainer.epoch + 1, 0
             trainer.loss_sum, trainer.seconds = 0.0, 0.0
             h = trainer.history[-1]

@@ -19,6 +19,7 @@ COMMANDS = {
     "gemm_floor": f"bench/gemm_floor.py {TINY}",
     "torch_mlp": f"bench/torch_mlp.py {TINY}",
     "per_op": "-m bench.per_op --number 10 --repeat 1",
+    "diagnostics_overhead": f"-m bench.diagnostics_overhead {TINY} --rounds 1",
 }
 
 

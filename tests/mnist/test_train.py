@@ -2,8 +2,10 @@ import json
 import signal
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pytest
 
@@ -37,7 +39,8 @@ def test_help_lists_the_options():
     )
     assert result.returncode == 0
     for option in ("--data-dir", "--epochs", "--batch-size", "--optimizer", "--lr", "--hidden",
-                   "--seed", "--save", "--resume", "--metrics", "--plot"):  # fmt: skip
+                   "--seed", "--save", "--resume", "--metrics", "--plot",
+                   "--diagnostics-every"):  # fmt: skip
         assert option in result.stdout
 
 
@@ -67,8 +70,32 @@ def test_metrics_json_has_every_epoch_and_the_final_accuracy(tiny_mnist, tmp_pat
     run(tiny_mnist, "--epochs", "2", "--metrics", str(tmp_path / "m.json"))
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert [e["epoch"] for e in metrics["epochs"]] == [1, 2]
-    assert set(metrics["epochs"][0]) == {"epoch", "train_loss", "test_accuracy", "seconds"}
+    assert {"epoch", "train_loss", "test_accuracy", "seconds"} <= set(metrics["epochs"][0])
     assert metrics["test_accuracy"] == metrics["epochs"][-1]["test_accuracy"]
+
+
+def test_metrics_json_has_every_epochs_diagnostics_per_layer_and_relu(tiny_mnist, tmp_path):
+    options = ("--epochs", "2", "--batch-size", "50", "--diagnostics-every", "2")  # 6 steps
+    run(tiny_mnist, *options, "--metrics", str(tmp_path / "m.json"))
+    for epoch in json.loads((tmp_path / "m.json").read_text())["epochs"]:
+        diagnostics = epoch["diagnostics"]
+        assert diagnostics["sampled_steps"] == 3
+        for metric in ("grad_norm", "update_ratio"):
+            assert set(diagnostics[metric]) == {"0", "2"} and diagnostics[metric]["0"] > 0
+        for metric in ("dead_fraction", "activation_mean", "activation_std"):
+            assert set(diagnostics[metric]) == {"1"}
+        assert 0 <= diagnostics["dead_fraction"]["1"] <= 1
+
+
+def test_diagnostics_every_0_leaves_them_out(tiny_mnist):
+    trainer = run(tiny_mnist, "--diagnostics-every", "0")
+    assert "diagnostics" not in trainer.history[0]
+
+
+def test_diagnostics_do_not_change_what_is_learned(tiny_mnist):
+    runs = [run(tiny_mnist, "--epochs", "2", "--diagnostics-every", k) for k in ("0", "1")]
+    for name, value in runs[0].model.state_dict().items():
+        np.testing.assert_array_equal(runs[1].model.state_dict()[name], value, err_msg=name)
 
 
 def test_same_seed_gives_identical_metrics(tiny_mnist):
@@ -87,6 +114,17 @@ def test_plot_writes_a_png(tiny_mnist, tmp_path):
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize("every", ["1", "0"], ids=["with-diagnostics", "without"])
+def test_plot_draws_the_diagnostics_beside_loss_and_accuracy(tiny_mnist, tmp_path, every):
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # titles as <text>, not paths
+        run(tiny_mnist, "--diagnostics-every", every, "--plot", str(tmp_path / "curves.svg"))
+    svg = ET.parse(tmp_path / "curves.svg").getroot()
+    texts = {element.text for element in svg.iter("{http://www.w3.org/2000/svg}text")}
+    titles = {"Gradient norm", "Update/data ratio", "Dead ReLU units", "ReLU outputs"}
+    assert {"Training loss", "Test accuracy"} <= texts
+    assert titles <= texts if every == "1" else not titles & texts
+
+
 def test_save_writes_model_and_optimizer_state(tiny_mnist, tmp_path):
     trainer = run(tiny_mnist, "--save", str(tmp_path / "ck.npz"))
     checkpoint = nn.load(tmp_path / "ck.npz")
@@ -98,7 +136,8 @@ def test_save_writes_model_and_optimizer_state(tiny_mnist, tmp_path):
 def test_interrupted_and_resumed_run_ends_with_the_same_weights(
     tiny_mnist, tmp_path, monkeypatch, steps
 ):
-    options = ("--epochs", "3", "--batch-size", "100", "--seed", "3")  # 3 steps per epoch
+    # 3 steps per epoch, diagnostics on steps 0 and 2: a stop after step 7 splits their sums
+    options = ("--epochs", "3", "--batch-size", "100", "--seed", "3", "--diagnostics-every", "2")
     whole = run(tiny_mnist, *options)
 
     checkpoint = str(tmp_path / "ck.npz")
@@ -114,6 +153,7 @@ def test_interrupted_and_resumed_run_ends_with_the_same_weights(
     assert [h["test_accuracy"] for h in resumed.history] == [
         h["test_accuracy"] for h in whole.history
     ]
+    assert [h["diagnostics"] for h in resumed.history] == [h["diagnostics"] for h in whole.history]
 
 
 def test_ctrl_c_saves_a_checkpoint_and_says_how_to_resume(tiny_mnist, tmp_path, monkeypatch):
