@@ -18,6 +18,7 @@ way the picture is the same, except for the values that `--show-values` adds.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,7 +54,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--show-values",
         action="store_true",
-        help="show values and gradients (min, mean, max) on the nodes",
+        help="show the value and the gradient (min, mean, max) of every node",
     )
     args = parser.parse_args(argv)
     if args.out.suffix.lower() not in FORMATS:
@@ -87,10 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     images, labels = batch(args.batch_size, args.data_dir, args.random)
     model = mlp(rng=np.random.default_rng(0))
-    loss = nn.functional.cross_entropy(model(ag.Tensor(flatten_images(images))), labels)
-    if args.show_values:
-        # Leaves get their gradients; the retained graph keeps the saved results to show.
-        loss.backward(retain_graph=True)
+    with ag.retain_grads() if args.show_values else contextlib.nullcontext():
+        loss = nn.functional.cross_entropy(model(ag.Tensor(flatten_images(images))), labels)
+        if args.show_values:  # every node keeps its value and its gradient to show
+            loss.backward()
     graph = ag.draw_graph(loss, dict(model.named_parameters()), show_values=args.show_values)
 
     out: Path = args.out

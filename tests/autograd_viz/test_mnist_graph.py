@@ -90,9 +90,11 @@ def test_unloadable_data_falls_back_to_a_random_batch(tmp_path, monkeypatch, cap
     assert "random batch" in capsys.readouterr().err
 
 
-def test_show_values_adds_values_and_gradients(tmp_path):
+def test_show_values_adds_values_and_gradients_to_every_node(tmp_path):
     out = tmp_path / "g.dot"
     assert graph.main(["--out", str(out), "--random", "--show-values"]) == 0
     source = out.read_text()
-    assert source.count("\\ngrad min ") == len(PARAMETERS)
+    ops = ["CrossEntropy", "Linear", "Relu", "Linear"]
+    assert source.count("\\ngrad ") == len(PARAMETERS) + len(ops)
+    assert "grad not kept" not in source and "value freed" not in source
     assert "color=red" not in source
