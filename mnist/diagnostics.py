@@ -73,11 +73,13 @@ class Diagnostics:
             for hook in hooks:
                 hook.remove()
         for name, params in self.layers.items():
-            grads = [p.grad.data for p in params if p.grad is not None]
-            updates = [p.data - old for p, old in zip(params, before[name])]
+            weights = before[name]
+            weights_norm = max(_norm(weights), np.finfo(float).tiny)
+            for p, old in zip(params, weights):
+                np.subtract(p.data, old, out=old)  # the copy becomes the update Δw
             sums = self.sums["layers"][name]
-            sums["grad_norm"] += _norm(grads)
-            sums["update_ratio"] += _norm(updates) / max(_norm(before[name]), np.finfo(float).tiny)
+            sums["grad_norm"] += _norm([p.grad.data for p in params if p.grad is not None])
+            sums["update_ratio"] += _norm(weights) / weights_norm
         self.sums["steps"] += 1
 
     def _activation_hook(self, name: str):
