@@ -53,11 +53,11 @@ class retain_grads(contextlib.ContextDecorator):
         ag.draw_graph(loss, show_values=True)  # values and gradients on every node
 
     Every operation run inside records its result's array on its graph node, and
-    marks the result as if `retain_grad()` were called on it: a backward (inside
-    the block or after it) leaves dL/d(result) in the result's `.grad` while the
-    result lives, and on the node in any case. What is kept goes with the graph:
-    it is freed when the graph's root is. Outside the block nothing extra is kept.
-    The switch is per thread, like grad mode.
+    marks the result as if `retain_grad()` were called on it: `backward()` (inside
+    the block or after it; `ag.grad` keeps nothing) leaves dL/d(result) in the
+    result's `.grad` while the result lives, and on the node in any case. What is
+    kept goes with the graph: it is freed when the graph's root is. Outside the
+    block nothing extra is kept. The switch is per thread, like grad mode.
     """
 
     def __init__(self) -> None:

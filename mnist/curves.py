@@ -7,12 +7,14 @@ import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 import nn
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 FORMATS = ("png", "svg", "pdf")
 HEALTHY_UPDATE_RATIO = 1e-3  # the update/data ratio practitioners aim near
