@@ -32,12 +32,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-import graphviz
 import numpy as np
 
 from autograd.function import Context
+from autograd.optional import optional_import
 from autograd.tensor import Tensor
+
+if TYPE_CHECKING:
+    import graphviz
 
 SMALL = 4  # tensors of up to this many elements show every value
 
@@ -60,6 +64,7 @@ def draw_graph(
 
     `params` names leaves, e.g. `dict(model.named_parameters())`.
     """
+    graphviz = optional_import("graphviz")  # imported only when a graph is drawn
     names = {id(t): name for name, t in (params or {}).items()}
     layers: dict[str, list[Node]] = {}  # layer ("" for none) -> its nodes
     leaf_ids: dict[int, str] = {}  # id(leaf) -> node id

@@ -1,5 +1,5 @@
 """Training curves: loss, test accuracy and the training diagnostics per epoch, drawn
-with matplotlib."""
+with matplotlib (the `plot` extra)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from matplotlib.figure import Figure
-
 import nn
+from autograd.optional import optional_import
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -34,15 +33,17 @@ def plot_training_curves(history: Sequence[dict[str, Any]], path: str | os.PathL
     Loss and accuracy come first; when the epochs carry diagnostics (see
     mnist.diagnostics), four more panels draw them, one line per layer or ReLU.
     The format follows the file's ending (.png, .svg, .pdf); the file is
-    written atomically.
+    written atomically. Needs matplotlib: `pip install 'autograd-numpy[plot]'`.
     """
+    matplotlib_figure = optional_import("matplotlib.figure", extra="plot")
     fmt = Path(path).suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise ValueError(f"{path}: a plot is written as .png, .svg or .pdf")
     epochs = [h["epoch"] for h in history]
     diagnosed = [h for h in history if "diagnostics" in h]
     rows = 2 if diagnosed else 1
-    figure = Figure(figsize=(13 if diagnosed else 9, 3.5 * rows), layout="constrained")
+    figsize = (13 if diagnosed else 9, 3.5 * rows)
+    figure = matplotlib_figure.Figure(figsize=figsize, layout="constrained")
     panels = figure.subplots(rows, 3 if diagnosed else 2).flat
     loss, accuracy = panels[0], panels[1]
     loss.plot(epochs, [h["train_loss"] for h in history], marker="o")

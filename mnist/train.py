@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 import autograd as ag
 import nn
+from autograd.optional import MissingDependency, optional_import
 from mnist import data, options
 from mnist.curves import FORMATS, plot_training_curves
 from mnist.diagnostics import Diagnostics, from_checkpoint
@@ -104,6 +105,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.plot and Path(args.plot).suffix.lstrip(".").lower() not in FORMATS:
         parser.error(f"--plot {args.plot}: the file must end in .png, .svg or .pdf")
     check_paths(parser, args)
+    if args.plot:  # fail now, not after training: matplotlib comes with the `plot` extra
+        try:
+            optional_import("matplotlib.figure", extra="plot")
+        except MissingDependency as error:
+            parser.error(f"--plot: {error}")
     return args
 
 
