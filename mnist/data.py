@@ -21,6 +21,7 @@ only if the SHA-256 of its uncompressed payload matches ``PAYLOAD_SHA256``
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import math
@@ -28,12 +29,12 @@ import os
 import struct
 import sys
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import numpy as np
-import pooch
 
 import nn
 
@@ -91,54 +92,87 @@ USE_LOCAL_FILES = (
 )
 
 
-def _read_payload(path: str | os.PathLike) -> bytes:
-    """The file's bytes, decompressed when they start with the gzip magic."""
-    data = Path(path).read_bytes()
-    if data[:2] == _GZIP_MAGIC:
+@contextlib.contextmanager
+def _open_payload(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """The file opened for reading, through gunzip when it starts with the gzip magic.
+
+    A broken gzip stream raises IDXError, wherever in the file the reader meets it.
+    """
+    with open(path, "rb") as file:
+        compressed = file.read(2) == _GZIP_MAGIC
+        file.seek(0)
+        if not compressed:
+            yield file
+            return
         try:
-            data = gzip.decompress(data)
+            with gzip.GzipFile(fileobj=file) as stream:
+                yield stream
         except (OSError, EOFError, zlib.error) as error:
             raise IDXError(f"{os.fspath(path)}: not a valid gzip stream ({error})") from error
-    return data
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file, gzip-compressed or raw, into a native-endian array.
 
-    Raises IDXError (a ValueError) naming the file and the problem when the
-    magic number, the header or the payload size is wrong.
+    The payload is read straight into the array it becomes, so reading takes
+    the array's memory and little more. Raises IDXError (a ValueError) naming
+    the file and the problem when the magic number, the header or the payload
+    size is wrong.
     """
     name = os.fspath(path)
-    data = _read_payload(path)
-    if len(data) < 4:
-        raise IDXError(f"{name}: only {len(data)} bytes, too short for the 4-byte magic number")
-    zero1, zero2, code, ndim = data[:4]
-    if zero1 or zero2 or code not in IDX_DTYPES:
-        codes = ", ".join(f"{c:02x}" for c in IDX_DTYPES)
+    with _open_payload(path) as file:
+        magic = file.read(4)
+        if len(magic) < 4:
+            raise IDXError(
+                f"{name}: only {len(magic)} bytes, too short for the 4-byte magic number"
+            )
+        zero1, zero2, code, ndim = magic
+        if zero1 or zero2 or code not in IDX_DTYPES:
+            codes = ", ".join(f"{c:02x}" for c in IDX_DTYPES)
+            raise IDXError(
+                f"{name}: bad magic number {magic.hex()}: expected 00 00, "
+                f"a dtype code ({codes}) and the number of dimensions"
+            )
+        if ndim == 0:
+            raise IDXError(f"{name}: magic number declares 0 dimensions")
+        dims = file.read(4 * ndim)
+        if len(dims) < 4 * ndim:
+            raise IDXError(
+                f"{name}: header truncated: {4 + len(dims)} bytes, "
+                f"{ndim} dimensions need {4 + 4 * ndim}"
+            )
+        shape = struct.unpack(f">{ndim}I", dims)
+        dtype = IDX_DTYPES[code]
+        described = f"{'x'.join(map(str, shape))} {dtype.name}"
+        expected = math.prod(shape) * dtype.itemsize
+        try:
+            array = np.empty(shape, dtype)
+        except (MemoryError, ValueError) as error:
+            raise IDXError(
+                f"{name}: header says {expected} bytes ({described}), too many to hold"
+            ) from error
+        actual = _read_into(file, array)
+        trailing = len(file.read()) if actual == expected else 0
+    if actual != expected or trailing:
+        what = "truncated" if actual < expected else f"{trailing} trailing bytes"
         raise IDXError(
-            f"{name}: bad magic number {data[:4].hex()}: expected 00 00, "
-            f"a dtype code ({codes}) and the number of dimensions"
+            f"{name}: {what}: payload has {actual + trailing} bytes, "
+            f"header says {expected} ({described})"
         )
-    if ndim == 0:
-        raise IDXError(f"{name}: magic number declares 0 dimensions")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise IDXError(
-            f"{name}: header truncated: {len(data)} bytes, {ndim} dimensions need {header}"
-        )
-    shape = struct.unpack(f">{ndim}I", data[4:header])
-    dtype = IDX_DTYPES[code]
-    expected = math.prod(shape) * dtype.itemsize
-    actual = len(data) - header
-    if actual != expected:
-        what = "truncated" if actual < expected else f"{actual - expected} trailing bytes"
-        dims = "x".join(map(str, shape))
-        raise IDXError(
-            f"{name}: {what}: payload has {actual} bytes, "
-            f"header says {expected} ({dims} {dtype.name})"
-        )
-    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))
+    # in place: IDX stores big-endian values, the array's own dtype is native
+    return array if dtype.isnative else array.byteswap(inplace=True).view(dtype.newbyteorder("="))
+
+
+def _read_into(file: BinaryIO, array: np.ndarray, chunk: int = 1 << 20) -> int:
+    """Fill `array`'s bytes from `file`, a chunk at a time; returns the bytes read."""
+    buffer = memoryview(array.reshape(-1).view(np.uint8))
+    done = 0
+    while done < len(buffer):
+        n = file.readinto(buffer[done : done + chunk])
+        if not n:
+            break
+        done += n
+    return done
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
@@ -159,6 +193,9 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
 
 def default_data_dir() -> Path:
     """The per-user cache folder that downloads go to (it may not exist yet)."""
+    # pooch is imported here and for downloads only: with requests it takes 12 MB of memory
+    import pooch
+
     return Path(pooch.os_cache("autograd-mnist"))
 
 
@@ -187,7 +224,11 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
 
 def payload_sha256(path: str | os.PathLike) -> str:
     """SHA-256 (hex) of a file's content, after gunzip when it is gzip-compressed."""
-    return hashlib.sha256(_read_payload(path)).hexdigest()
+    digest = hashlib.sha256()
+    with _open_payload(path) as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def download_file(
@@ -201,6 +242,8 @@ def download_file(
     killed downloads are removed, as `nn.save` removes its own). Raises
     DownloadError, in one line: each mirror's reason, and how to use local files.
     """
+    import pooch
+
     expected = PAYLOAD_SHA256[name]
     target = Path(folder) / name
     nn.serialization.remove_stale_temporaries(target)
