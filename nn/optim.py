@@ -1,18 +1,23 @@
 """Optimizers: SGD, RMSprop and Adam, with PyTorch's update rules.
 
 `step()` updates each parameter's array in place from its `.grad`, skipping
-parameters whose grad is None. Each update rule is one compiled loop over the
-parameter's elements (`nn.update_rules`), run in the parameter's dtype
-(float32 or float64), so a float32 model keeps float32 state and a step
-allocates nothing. Gradient arrays are only read, never changed.
-Hyperparameters are attributes (`opt.lr = 0.01` changes the rate from the
-next step on).
+parameters whose grad is None. The update rules are defined element by element
+in `nn.update_rules` and run in the parameter's dtype (float32 or float64), so a
+float32 model keeps float32 state and a step allocates nothing. Where numba is
+installed (the `numba` extra), the rules run as compiled loops, numba being
+imported at an optimizer's first step; else, or with the environment variable
+`AUTOGRAD_NUMBA=0` (read at the first step), as NumPy passes over whole arrays
+(`nn.update_rules_numpy`). Both give bit-identical results. Gradient arrays are
+only read, never changed. Hyperparameters are attributes (`opt.lr = 0.01`
+changes the rate from the next step on).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import os
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -20,6 +25,9 @@ import numpy as np
 
 from autograd import Tensor
 from nn import update_rules
+from nn.update_rules_numpy import NumpyRules
+
+FLUSH_EVERY = 32  # steps between two flushes of subnormals from running averages of g²
 
 
 class Optimizer:
@@ -43,6 +51,7 @@ class Optimizer:
         if len({id(p) for p in self.params}) != len(self.params):
             raise ValueError(f"{name}: a parameter appears more than once in the list")
         self.state: list[dict[str, Any]] = [{"step": 0} for _ in self.params]
+        self.rules: Any = None  # chosen at the first step: compiled_rules() or NumpyRules()
 
     def zero_grad(self) -> None:
         """Forget the gradients of every parameter (`.grad = None`)."""
@@ -51,6 +60,8 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""
+        if self.rules is None:
+            self.rules = compiled_rules() or NumpyRules()
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
@@ -157,7 +168,7 @@ class SGD(Optimizer):
         f = p.dtype.type
         first_step = "momentum_buffer" not in state
         buf = self._buffer(state, "momentum_buffer", p) if self.momentum else np.empty(0, p.dtype)
-        update_rules.sgd(
+        self.rules.sgd(
             _flat(p),
             _flat(g),
             _flat(buf),
@@ -188,8 +199,8 @@ class RMSprop(Optimizer):
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
         f, alpha = p.dtype.type, self.alpha
         v = self._buffer(state, "square_avg", p)
-        floor = _subnormal_floor(p.dtype, self.eps)
-        update_rules.rmsprop(
+        floor = _subnormal_floor(p.dtype, self.eps) if _flushes(state) else f(0)
+        self.rules.rmsprop(
             _flat(p), _flat(g), _flat(v), f(self.lr), f(alpha), f(1 - alpha), f(self.eps), floor
         )
 
@@ -226,7 +237,8 @@ class Adam(Optimizer):
         v = self._buffer(state, "exp_avg_sq", p)
         # the first step divides √v by the smallest √(1 - β2^t), so it decides the floor
         floor = _subnormal_floor(p.dtype, self.eps, 1 / math.sqrt(1 - beta2))
-        update_rules.adam(
+        floor = floor if _flushes(state) else f(0)
+        self.rules.adam(
             _flat(p),
             _flat(g),
             _flat(m),
@@ -239,6 +251,27 @@ class Adam(Optimizer):
             f(self.eps),
             floor,
         )
+
+
+def compiled_rules() -> Any:
+    """`nn.update_rules` compiled by numba; None where numba is not installed or
+    `AUTOGRAD_NUMBA=0`, and, with a warning, where numba does not import."""
+    if os.environ.get("AUTOGRAD_NUMBA") == "0":
+        return None
+    try:
+        return update_rules.compiled()
+    except ImportError as error:
+        if not (isinstance(error, ModuleNotFoundError) and error.name == "numba"):
+            warnings.warn(  # installed but broken, e.g. too old for this NumPy
+                f"numba does not import ({error}); the optimizers run NumPy's update rules",
+                stacklevel=3,
+            )
+        return None
+
+
+def _flushes(state: dict) -> bool:
+    """Whether this step sets the subnormals of a running average of g² to 0."""
+    return state["step"] % FLUSH_EVERY == 0
 
 
 def _check_at_least_zero(optimizer: Optimizer, **values: float) -> None:
@@ -260,7 +293,8 @@ def _subnormal_floor(dtype: np.dtype, eps: float, scale: float = 1.0) -> np.floa
     on which √ runs several times slower, and never reaches 0 (0.9·v rounds back to
     v). Setting them to 0 changes no update as long as √v·scale + eps rounds to
     eps for every subnormal v, which holds for the usual eps; else nothing is set
-    to 0 and the floor is 0.
+    to 0 and the floor is 0. Every FLUSH_EVERY steps is enough: only a few values
+    reach the subnormals per step, and in NumPy the flush costs two passes.
     """
     f = dtype.type
     tiny = np.finfo(dtype).smallest_normal

@@ -1,29 +1,30 @@
-"""The optimizers' update rules, one element at a time, compiled by numba.
+"""The optimizers' update rules, one element at a time: the definition of each rule.
 
-Each rule is a loop that reads and writes every element once. Written as NumPy
-operations, the same rule makes one pass over memory per operation (nine for
-RMSprop), and on a large weight those passes take more time than the matrix
-products around them. numba compiles each loop to machine code, with SIMD, on
-its first call for each dtype; `NUMBA_DISABLE_JIT=1` runs them as the plain
-Python they are, e.g. to step through one in a debugger.
+Each rule is a loop that reads and writes every element once. The loops take flat,
+C-ordered arrays of one dtype and scalars of that dtype, so float32 parameters are
+updated in float32 arithmetic, one rounding per operation in PyTorch's order (lr is
+applied after the division, as in its `addcdiv`). Two implementations run them:
 
-The loops take flat, C-ordered arrays of one dtype and scalars of that dtype,
-so float32 parameters are updated in float32 arithmetic, one rounding per
-operation in PyTorch's order (lr is applied after the division, as in its
-`addcdiv`).
+- `compiled()`: these loops compiled by numba (the `numba` extra: `pip install
+  'autograd-numpy[numba]'`), to machine code with SIMD, on the first call for each
+  dtype, and cached beside this file.
+- `nn.update_rules_numpy`: the same operations in the same order on whole arrays,
+  one NumPy pass per operation.
+
+Both give bit-identical results (tests/nn/test_nn_update_rules.py): numba compiles
+without fastmath, so it neither reorders operations nor fuses a*b + c into one
+rounding (FMA). Called directly, these functions run as plain Python, slowly: that
+is the way to step through a rule in a debugger.
 """
 
 from __future__ import annotations
 
-import numba
+import functools
+from types import SimpleNamespace
+
 import numpy as np
 
-# error_model="numpy": x/0 gives inf or nan, as in NumPy, instead of raising.
-# cache=True: compiled code is kept beside this file, so later runs start fast.
-_compile = numba.njit(error_model="numpy", cache=True)
 
-
-@_compile
 def sgd(
     p: np.ndarray,
     g: np.ndarray,
@@ -48,7 +49,6 @@ def sgd(
         p[i] -= lr * d
 
 
-@_compile
 def rmsprop(
     p: np.ndarray,
     g: np.ndarray,
@@ -68,7 +68,6 @@ def rmsprop(
         p[i] -= lr * (g[i] / (np.sqrt(v_i) + eps))
 
 
-@_compile
 def adam(
     p: np.ndarray,
     g: np.ndarray,
@@ -92,3 +91,16 @@ def adam(
         m[i] = m_i
         v[i] = v_i
         p[i] -= step_size * (m_i / (np.sqrt(v_i) / root_bias2 + eps))
+
+
+@functools.cache
+def compiled() -> SimpleNamespace:
+    """`sgd`, `rmsprop` and `adam` compiled by numba; imports numba (ImportError without it).
+
+    error_model="numpy": x/0 gives inf or nan, as in NumPy, instead of raising.
+    cache=True: the machine code is kept beside this file, so later runs start fast.
+    """
+    import numba
+
+    jit = numba.njit(error_model="numpy", cache=True)
+    return SimpleNamespace(sgd=jit(sgd), rmsprop=jit(rmsprop), adam=jit(adam))
