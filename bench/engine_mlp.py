@@ -2,11 +2,15 @@
 
 nn.Sequential of nn.Linear and nn.ReLU with the shared initial weights,
 nn.functional.cross_entropy and nn.optim.RMSprop; batches are gathered with
-NumPy indexing, as in the other variants. Run: ``python -m bench.engine_mlp``.
+NumPy indexing, as in the other variants. `setup` runs the update rules the
+install has (compiled where numba is installed), `setup_numpy` and `setup_numba`
+choose them. Run: ``python -m bench.engine_mlp``.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import sys
 import time
 from pathlib import Path
@@ -26,6 +30,7 @@ from bench.workload import (
     Data,
     Epoch,
     Params,
+    Unavailable,
     batch_order,
     main,
 )
@@ -49,6 +54,20 @@ def setup(data: Data, params: Params) -> Epoch:
         return time.perf_counter() - start
 
     return epoch
+
+
+def setup_numpy(data: Data, params: Params) -> Epoch:
+    """The engine on NumPy's update rules, as a default install runs it (AUTOGRAD_NUMBA=0)."""
+    os.environ["AUTOGRAD_NUMBA"] = "0"
+    return setup(data, params)
+
+
+def setup_numba(data: Data, params: Params) -> Epoch:
+    """The engine on the update rules compiled by numba (the `numba` extra)."""
+    if importlib.util.find_spec("numba") is None:
+        raise Unavailable("numba is not installed: pip install 'autograd-numpy[numba]'")
+    os.environ.pop("AUTOGRAD_NUMBA", None)
+    return setup(data, params)
 
 
 if __name__ == "__main__":

@@ -36,12 +36,14 @@ from bench.workload import REPO, Setup, Unavailable, add_data_args, init_params,
 # Modules are imported only in the variant's own subprocess.
 VARIANTS: dict[str, str] = {
     "engine": "bench.engine_mlp:setup",
+    "engine-numpy": "bench.engine_mlp:setup_numpy",
+    "engine-numba": "bench.engine_mlp:setup_numba",
     "torch": "bench.torch_mlp:setup",
     "numpy": "bench.numpy_mlp:setup",
     "numpy-flush": "bench.numpy_mlp:setup_flush",
     "gemm": "bench.gemm_floor:setup",
 }
-DEFAULT_VARIANTS = ["engine", "torch", "numpy", "gemm"]
+DEFAULT_VARIANTS = ["engine-numpy", "engine-numba", "torch", "numpy", "gemm"]
 BASELINES = ["torch", "numpy", "gemm"]
 BUSY = 0.2  # cores kept busy by other processes above which a machine is not idle
 
@@ -164,13 +166,13 @@ def report(runs: dict[str, list[dict]], epochs: int) -> None:
     """Print the table: per-round seconds per epoch are the mean over that round's epochs."""
     per_round = {name: [statistics.fmean(r["seconds"]) for r in rs] for name, rs in runs.items()}
     baselines = [b for b in BASELINES if b in runs]
-    header = f"{'variant':<12} {'median s':>8} {'min-max s':>13} {'peak MiB':>8} {'loaded':>6}"
+    header = f"{'variant':<13} {'median s':>8} {'min-max s':>13} {'peak MiB':>8} {'loaded':>6}"
     header += "".join(f" {'/' + b:>7}" for b in baselines)
     header += f" {f'ep{epochs}/ep1':>7}" if epochs > 1 else ""
     print(header + f" {'others':>6}")
     for name, rs in runs.items():
         times = per_round[name]
-        line = f"{name:<12} {statistics.median(times):8.3f} {min(times):6.3f}-{max(times):<6.3f}"
+        line = f"{name:<13} {statistics.median(times):8.3f} {min(times):6.3f}-{max(times):<6.3f}"
         line += f" {max(r['peak_mib'] for r in rs):8.0f} {max(r['loaded_mib'] for r in rs):6.0f}"
         line += "".join(f" {paired_ratio(times, per_round[b]):7.2f}" for b in baselines)
         if epochs > 1:

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 TINY = "--synthetic --limit 512"
 COMMANDS = {
     "run": f"-m bench.run {TINY} --rounds 2 --epochs 2 --idle-wait 0 --retries 0"
-    " --variants engine,numpy-flush,gemm",
+    " --variants engine-numpy,engine-numba,numpy-flush,gemm",
     "engine_mlp": f"bench/engine_mlp.py {TINY}",
     "numpy_mlp": f"bench/numpy_mlp.py {TINY}",
     "gemm_floor": f"bench/gemm_floor.py {TINY}",
