@@ -34,7 +34,8 @@ class Optimizer:
     """Holds the parameters and, per parameter, a step count and state buffers.
 
     Subclasses name their `hyperparameters` (attributes saved in `state_dict`)
-    and their `buffers`, and implement `_update`.
+    and their `buffers`, and implement `_update`. `rules` is the implementation
+    of the update rules that the steps run, chosen at the first step.
     """
 
     hyperparameters: tuple[str, ...] = ()
@@ -51,7 +52,7 @@ class Optimizer:
         if len({id(p) for p in self.params}) != len(self.params):
             raise ValueError(f"{name}: a parameter appears more than once in the list")
         self.state: list[dict[str, Any]] = [{"step": 0} for _ in self.params]
-        self.rules: Any = None  # chosen at the first step: compiled_rules() or NumpyRules()
+        self.rules: Any = None  # compiled_rules() or NumpyRules(), from the first step on
 
     def zero_grad(self) -> None:
         """Forget the gradients of every parameter (`.grad = None`)."""
@@ -80,7 +81,8 @@ class Optimizer:
                 data[...] = work
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
-        """Update `p` in place from its gradient `g`; both are C-ordered, of one dtype."""
+        """Update `p` in place from its gradient `g` (C-ordered, of one dtype) with
+        `self.rules`, passing the hyperparameters as Python floats."""
         raise NotImplementedError
 
     def _buffer(self, state: dict, name: str, p: np.ndarray) -> np.ndarray:
@@ -165,18 +167,10 @@ class SGD(Optimizer):
         self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
-        f = p.dtype.type
+        lr, momentum, weight_decay = float(self.lr), float(self.momentum), float(self.weight_decay)
         first_step = "momentum_buffer" not in state
-        buf = self._buffer(state, "momentum_buffer", p) if self.momentum else np.empty(0, p.dtype)
-        self.rules.sgd(
-            _flat(p),
-            _flat(g),
-            _flat(buf),
-            f(self.lr),
-            f(self.momentum),
-            f(self.weight_decay),
-            first_step,
-        )
+        buf = self._buffer(state, "momentum_buffer", p) if momentum else np.empty(0, p.dtype)
+        self.rules.sgd(p, g, buf, lr, momentum, weight_decay, first_step)
 
 
 class RMSprop(Optimizer):
@@ -197,12 +191,10 @@ class RMSprop(Optimizer):
         self.lr, self.alpha, self.eps = lr, alpha, eps
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
-        f, alpha = p.dtype.type, self.alpha
+        lr, alpha, eps = float(self.lr), float(self.alpha), float(self.eps)
         v = self._buffer(state, "square_avg", p)
-        floor = _subnormal_floor(p.dtype, self.eps) if _flushes(state) else f(0)
-        self.rules.rmsprop(
-            _flat(p), _flat(g), _flat(v), f(self.lr), f(alpha), f(1 - alpha), f(self.eps), floor
-        )
+        floor = _subnormal_floor(p.dtype, eps) if _flushes(state) else 0.0
+        self.rules.rmsprop(p, g, v, lr, alpha, 1 - alpha, eps, floor)
 
 
 class Adam(Optimizer):
@@ -232,25 +224,16 @@ class Adam(Optimizer):
         self.lr, self.betas, self.eps = lr, (beta1, beta2), eps
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
-        f, (beta1, beta2), t = p.dtype.type, self.betas, state["step"]
+        lr, eps, t = float(self.lr), float(self.eps), state["step"]
+        beta1, beta2 = map(float, self.betas)
         m = self._buffer(state, "exp_avg", p)
         v = self._buffer(state, "exp_avg_sq", p)
-        # the first step divides √v by the smallest √(1 - β2^t), so it decides the floor
-        floor = _subnormal_floor(p.dtype, self.eps, 1 / math.sqrt(1 - beta2))
-        floor = floor if _flushes(state) else f(0)
-        self.rules.adam(
-            _flat(p),
-            _flat(g),
-            _flat(m),
-            _flat(v),
-            f(self.lr / (1 - beta1**t)),
-            f(1 - beta1),
-            f(beta2),
-            f(1 - beta2),
-            f(math.sqrt(1 - beta2**t)),
-            f(self.eps),
-            floor,
-        )
+        floor = 0.0
+        if _flushes(state):
+            # the first step divides √v by the smallest √(1 - β2^t), so it decides the floor
+            floor = _subnormal_floor(p.dtype, eps, 1 / math.sqrt(1 - beta2))
+        step_size, root_bias2 = lr / (1 - beta1**t), math.sqrt(1 - beta2**t)
+        self.rules.adam(p, g, m, v, step_size, 1 - beta1, beta2, 1 - beta2, root_bias2, eps, floor)
 
 
 def compiled_rules() -> Any:
@@ -280,13 +263,8 @@ def _check_at_least_zero(optimizer: Optimizer, **values: float) -> None:
             raise ValueError(f"{type(optimizer).__name__}: {name} must be >= 0, got {value}")
 
 
-def _flat(a: np.ndarray) -> np.ndarray:
-    """A 1-D view of the C-ordered array `a` (an error, never a silent copy, otherwise)."""
-    return a.reshape(-1, copy=False)
-
-
 @functools.cache
-def _subnormal_floor(dtype: np.dtype, eps: float, scale: float = 1.0) -> np.floating:
+def _subnormal_floor(dtype: np.dtype, eps: float, scale: float = 1.0) -> float:
     """Where a running average of g² is set to 0: below the smallest normal number.
 
     Where a gradient stops (border pixels), the average decays into the subnormals,
@@ -298,4 +276,4 @@ def _subnormal_floor(dtype: np.dtype, eps: float, scale: float = 1.0) -> np.floa
     """
     f = dtype.type
     tiny = np.finfo(dtype).smallest_normal
-    return tiny if f(math.sqrt(tiny) * scale) + f(eps) == f(eps) else f(0)
+    return float(tiny) if f(math.sqrt(tiny) * scale) + f(eps) == f(eps) else 0.0

@@ -1,9 +1,10 @@
 """The optimizers' update rules, one element at a time: the definition of each rule.
 
-Each rule is a loop that reads and writes every element once. The loops take flat,
-C-ordered arrays of one dtype and scalars of that dtype, so float32 parameters are
-updated in float32 arithmetic, one rounding per operation in PyTorch's order (lr is
-applied after the division, as in its `addcdiv`). Two implementations run them:
+Each rule is a loop that reads and writes every element once. The loops take flat
+arrays of one dtype and Python floats, and compute in the arrays' dtype (NumPy
+rounds a Python float to it), so float32 parameters are updated in float32
+arithmetic, one rounding per operation in PyTorch's order (lr is applied after the
+division, as in its `addcdiv`). Two implementations run them:
 
 - `compiled()`: these loops compiled by numba (the `numba` extra: `pip install
   'autograd-numpy[numba]'`), to machine code with SIMD, on the first call for each
@@ -13,14 +14,17 @@ applied after the division, as in its `addcdiv`). Two implementations run them:
 
 Both give bit-identical results (tests/nn/test_nn_update_rules.py): numba compiles
 without fastmath, so it neither reorders operations nor fuses a*b + c into one
-rounding (FMA). Called directly, these functions run as plain Python, slowly: that
-is the way to step through a rule in a debugger.
+rounding (FMA). Both take C-ordered arrays of any shape. Called directly, these
+functions run as plain Python, slowly: that is the way to step through a rule in
+a debugger.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
@@ -61,11 +65,10 @@ def rmsprop(
 ) -> None:
     """v = α·v + (1 - α)·g²;  p -= lr·g / (√v + ε).  A v below `floor` becomes 0."""
     for i in range(p.size):
-        v_i = alpha * v[i] + one_minus_alpha * (g[i] * g[i])
-        if v_i < floor:
-            v_i = np.float32(0)  # not 0: numba would then make v_i a float64
-        v[i] = v_i
-        p[i] -= lr * (g[i] / (np.sqrt(v_i) + eps))
+        v[i] = alpha * v[i] + one_minus_alpha * (g[i] * g[i])
+        if v[i] < floor:
+            v[i] = 0
+        p[i] -= lr * (g[i] / (np.sqrt(v[i]) + eps))
 
 
 def adam(
@@ -84,13 +87,11 @@ def adam(
     """m = m + (1 - β1)·(g - m);  v = β2·v + (1 - β2)·g²;
     p -= step_size·m / (√v / root_bias2 + ε).  A v below `floor` becomes 0."""
     for i in range(p.size):
-        m_i = m[i] + one_minus_beta1 * (g[i] - m[i])
-        v_i = beta2 * v[i] + one_minus_beta2 * (g[i] * g[i])
-        if v_i < floor:
-            v_i = np.float32(0)  # not 0: numba would then make v_i a float64
-        m[i] = m_i
-        v[i] = v_i
-        p[i] -= step_size * (m_i / (np.sqrt(v_i) / root_bias2 + eps))
+        m[i] += one_minus_beta1 * (g[i] - m[i])
+        v[i] = beta2 * v[i] + one_minus_beta2 * (g[i] * g[i])
+        if v[i] < floor:
+            v[i] = 0
+        p[i] -= step_size * (m[i] / (np.sqrt(v[i]) / root_bias2 + eps))
 
 
 @functools.cache
@@ -103,4 +104,19 @@ def compiled() -> SimpleNamespace:
     import numba
 
     jit = numba.njit(error_model="numpy", cache=True)
-    return SimpleNamespace(sgd=jit(sgd), rmsprop=jit(rmsprop), adam=jit(adam))
+    return SimpleNamespace(
+        sgd=_typed(jit(sgd), 3), rmsprop=_typed(jit(rmsprop), 3), adam=_typed(jit(adam), 4)
+    )
+
+
+def _typed(loop: Callable[..., None], arrays: int) -> Callable[..., None]:
+    """`loop`, called with its first `arrays` arguments flattened (views: they are
+    C-ordered) and its floats in the arrays' dtype: numba computes with a Python
+    float in float64."""
+
+    def rule(*args: Any) -> None:
+        f = args[0].dtype.type
+        scalars = [x if type(x) is bool else f(x) for x in args[arrays:]]
+        loop(*[a.reshape(-1) for a in args[:arrays]], *scalars)
+
+    return rule

@@ -15,17 +15,16 @@ import numpy as np
 
 class NumpyRules:
     """`sgd`, `rmsprop` and `adam` with the arguments of `nn.update_rules`, and the
-    scratch space they compute in: one array per dtype, as long as the largest
-    parameter so far."""
+    scratch arrays they compute in, one per shape and dtype of parameter."""
 
     def __init__(self):
-        self._scratch: dict[np.dtype, np.ndarray] = {}
+        self._scratch: dict[tuple[tuple[int, ...], np.dtype], np.ndarray] = {}
 
     def _scratch_like(self, p: np.ndarray) -> np.ndarray:
-        scratch = self._scratch.get(p.dtype)
-        if scratch is None or scratch.size < p.size:
-            scratch = self._scratch[p.dtype] = np.empty(p.size, p.dtype)
-        return scratch[: p.size]
+        key = p.shape, p.dtype
+        if key not in self._scratch:
+            self._scratch[key] = np.empty_like(p)
+        return self._scratch[key]
 
     def sgd(
         self,

@@ -53,13 +53,12 @@ CASES = {
 
 
 def run(rules, case: str, dtype) -> list[np.ndarray]:
-    """The case's arrays after one call of its rule from `rules`."""
+    """The case's arrays after one call of its rule from `rules`, with the scalars as the
+    optimizers pass them: Python floats (and a bool)."""
     rule, count, scalars = CASES[case]
-    f = np.dtype(dtype).type
-    floor = np.finfo(dtype).smallest_normal
+    floor = float(np.finfo(dtype).smallest_normal)
     operands = arrays(count, dtype)
-    converted = [s if isinstance(s, bool) else floor if s == "floor" else f(s) for s in scalars]
-    getattr(rules, rule)(*operands, *converted)
+    getattr(rules, rule)(*operands, *[floor if s == "floor" else s for s in scalars])
     return operands
 
 
@@ -91,9 +90,9 @@ def test_compiled_rules_compute_what_the_definition_computes(case, dtype):
 def test_the_floor_sets_subnormal_averages_to_zero_and_keeps_the_rest():
     v = np.array([1e-40, 0.0, 2e-38], np.float32)  # subnormal, zero, normal
     p, g = np.ones(3, np.float32), np.zeros(3, np.float32)
-    f = np.float32
+    floor = float(np.finfo(np.float32).smallest_normal)
 
-    NumpyRules().rmsprop(p, g, v, f(1e-3), f(1), f(0), f(1e-7), np.finfo(f).smallest_normal)
+    NumpyRules().rmsprop(p, g, v, 1e-3, 1.0, 0.0, 1e-7, floor)
 
     np.testing.assert_array_equal(v, np.array([0.0, 0.0, 2e-38], np.float32))
 
