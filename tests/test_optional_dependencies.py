@@ -101,4 +101,4 @@ def test_train_with_plot_but_without_matplotlib_stops_before_training(monkeypatc
 
     assert exit.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
-    assert error.endswith("--plot: matplotlib is not installed: pip install 'autograd-numpy[plot]'")
+    assert "--plot: matplotlib is not installed: pip install 'autograd-numpy[plot]'" in error
