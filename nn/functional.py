@@ -126,8 +126,9 @@ class CrossEntropyGrad(Function):
     ) -> np.ndarray:
         ctx.save_for_backward(logits, grad)
         ctx.target, ctx.n = target, n
-        dlogits = probs - _one_hot(target, probs)
-        dlogits *= grad / n  # in place: dlogits is a fresh array
+        dlogits = probs.copy()
+        dlogits[np.arange(len(target)), target] -= 1  # probs - one_hot(target)
+        dlogits *= grad / n
         return dlogits
 
     @staticmethod
@@ -172,9 +173,8 @@ def _class_indices(op: str, target: Any, rows: int, classes: int) -> np.ndarray:
         raise ValueError(f"{op}: target must be 1-D (one class per row), got shape {target.shape}")
     if len(target) != rows:
         raise ValueError(f"{op}: target has {len(target)} entries but the batch has {rows} rows")
-    outside = (target < 0) | (target >= classes)
-    if outside.any():
-        i = int(np.flatnonzero(outside)[0])
+    if len(target) and (target.min() < 0 or target.max() >= classes):
+        i = int(np.flatnonzero((target < 0) | (target >= classes))[0])
         raise IndexError(
             f"{op}: target[{i}] = {target[i]} is not a class index: "
             f"there are {classes} classes, 0 to {classes - 1}"

@@ -67,15 +67,24 @@ def as_tensor(value: Any) -> Tensor:
 
 
 def as_tensors(*values: Any) -> tuple[Tensor, ...]:
-    """All operands as Tensors of the dtype `result_dtype` gives them.
+    """All operands as Tensors that NumPy combines in the dtype `result_dtype` gives.
 
-    An operand that requires grad is converted by a differentiable cast, so its
-    gradient comes back in its own dtype.
+    Operands of another dtype are converted to it, but for those NumPy lifts to it
+    by itself (a bool mask beside float32: no copy is needed). An operand that
+    requires grad is converted by a differentiable cast, so its gradient comes back
+    in its own dtype.
     """
     if all(isinstance(v, Tensor) for v in values) and len({v.dtype for v in values}) == 1:
         return values  # the usual case: nothing to convert
     dtype = result_dtype(*values)
-    return tuple([in_dtype(v, dtype) for v in values])
+    return tuple([_operand(v, dtype) for v in values])
+
+
+def _operand(value: Any, dtype: np.dtype) -> Tensor:
+    x = as_tensor(value) if not isinstance(value, (bool, int, float)) else None
+    if x is not None and not x.requires_grad and np.can_cast(x.dtype, dtype):
+        return x  # NumPy lifts it to dtype inside the operation
+    return in_dtype(value, dtype)
 
 
 def as_floating(value: Any) -> Tensor:

@@ -28,11 +28,13 @@ def stable_parts(x: np.ndarray, axis: Axis) -> tuple[np.ndarray, np.ndarray, np.
 
     An empty axis gives a sum of 0 (so logsumexp is -inf); a row of -inf gives m = 0.
     """
-    m = np.array(np.max(x, axis=axis, keepdims=True, initial=-np.inf))  # an array for 0-d x
-    m[~np.isfinite(m)] = 0  # all -inf (or inf, or nan) along the axis: nothing to subtract
+    m = x.max(axis=axis, keepdims=True, initial=-np.inf)
+    finite = np.isfinite(m)
+    if not finite.all():  # all -inf (or inf, or nan) along the axis: nothing to subtract
+        m = np.where(finite, m, 0)
     with np.errstate(over="ignore"):  # 3e38 - (-3e38) is -inf in float32, and exp(-inf) = 0
         e = np.exp(x - m)
-    return m, e, np.sum(e, axis=axis, keepdims=True)
+    return m, e, e.sum(axis=axis, keepdims=True)
 
 
 class LogSumExp(Function):
