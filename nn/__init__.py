@@ -15,15 +15,28 @@ from nn.module import Module
 # isort: on
 from nn import functional, init, optim
 from nn.containers import Sequential
-from nn.layers import Flatten, Linear, LogSoftmax, ReLU
+from nn.layers import (
+    AvgPool2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Linear,
+    LogSoftmax,
+    MaxPool2d,
+    ReLU,
+)
 from nn.losses import CrossEntropyLoss, NLLLoss
 from nn.serialization import atomic_write, load, save
 
 __all__ = [
+    "AvgPool2d",
+    "Conv2d",
     "CrossEntropyLoss",
+    "Dropout",
     "Flatten",
     "Linear",
     "LogSoftmax",
+    "MaxPool2d",
     "Module",
     "NLLLoss",
     "Parameter",

@@ -1,7 +1,9 @@
-"""Activations and losses as functions of tensors.
+"""Layers, activations and losses as functions of tensors.
 
-Losses take `target` as integer class indices (a Tensor, ndarray or list),
-one per row of a (batch, classes) input, and `reduction` "mean" or "sum".
+Convolution, pooling and dropout live in their own files (nn/conv.py,
+nn/pooling.py, nn/dropout.py) and are imported here. Losses take `target` as
+integer class indices (a Tensor, ndarray or list), one per row of a (batch,
+classes) input, and `reduction` "mean" or "sum".
 """
 
 from __future__ import annotations
@@ -13,6 +15,22 @@ import numpy as np
 import autograd as ag
 from autograd import Context, Function, Tensor
 from autograd.ops.softmax import softmax_vjp, stable_parts
+from nn.conv import conv2d
+from nn.dropout import dropout
+from nn.pooling import avg_pool2d, max_pool2d
+
+__all__ = [
+    "avg_pool2d",
+    "conv2d",
+    "cross_entropy",
+    "dropout",
+    "linear",
+    "log_softmax",
+    "max_pool2d",
+    "nll_loss",
+    "relu",
+    "softmax",
+]
 
 REDUCTIONS = ("mean", "sum")
 

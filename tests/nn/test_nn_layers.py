@@ -204,3 +204,72 @@ def test_gains_follow_pytorch():
 def test_fans_need_two_axes():
     with pytest.raises(ValueError, match="2 or more axes, got \\(5,\\)"):
         nn.init.xavier_uniform_(ag.Tensor(np.zeros(5)))
+
+
+def test_conv2d_layer_has_pytorch_parameter_shapes_and_computes_conv2d():
+    layer = nn.Conv2d(3, 8, (3, 2), stride=2, padding=1, rng=np.random.default_rng(0))
+    x = ag.Tensor(np.random.default_rng(1).standard_normal((2, 3, 9, 9)).astype(np.float32))
+
+    y = layer(x)
+
+    assert layer.weight.shape == (8, 3, 3, 2) and layer.bias.shape == (8,)
+    assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
+    assert y.dtype == np.float32
+    expected = nn.functional.conv2d(x, layer.weight, layer.bias, stride=2, padding=1)
+    np.testing.assert_array_equal(y.data, expected.data)
+    assert repr(layer) == (
+        "Conv2d(3, 8, kernel_size=(3, 2), stride=(2, 2), padding=(1, 1), bias=True)"
+    )
+
+
+def test_conv2d_init_is_pytorch_uniform_within_one_over_sqrt_fan_in():
+    layer = nn.Conv2d(16, 64, 5, rng=np.random.default_rng(0))
+    bound = 1 / math.sqrt(16 * 5 * 5)  # kaiming_uniform_(a=√5) gives this bound too
+
+    for p in (layer.weight, layer.bias):
+        assert p.dtype == np.float32
+        assert np.abs(p.data).max() <= bound
+        assert np.abs(p.data).max() > 0.95 * bound
+    assert layer.weight.data.std() == pytest.approx(bound / math.sqrt(3), rel=0.01)
+
+
+def test_conv2d_init_is_reproducible_and_can_be_float64_or_without_bias():
+    a = nn.Conv2d(2, 3, 3, rng=np.random.default_rng(4))
+    b = nn.Conv2d(2, 3, 3, rng=np.random.default_rng(4))
+    c = nn.Conv2d(2, 3, 3, bias=False, dtype=np.float64)
+
+    np.testing.assert_array_equal(a.weight.data, b.weight.data)
+    np.testing.assert_array_equal(a.bias.data, b.bias.data)
+    assert c.bias is None and c.weight.dtype == np.float64
+
+
+def test_conv2d_layer_passes_gradcheck_for_input_weight_and_bias():
+    layer = nn.Conv2d(2, 3, 2, padding=1, dtype=np.float64)
+
+    assert module_gradcheck(layer, tensor(2, 2, 4, 3))
+
+
+def test_a_pytorch_conv2d_state_dict_loads_unchanged_and_computes_the_same():
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.Conv2d(3, 5, (3, 2), stride=(2, 1), padding=1)
+    ours = nn.Conv2d(3, 5, (3, 2), stride=(2, 1), padding=1)
+    x = np.random.default_rng(0).standard_normal((2, 3, 8, 7)).astype(np.float32)
+
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+
+    expected = theirs(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(ours(ag.Tensor(x)).data, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "layer, function", [(nn.MaxPool2d, "max_pool2d"), (nn.AvgPool2d, "avg_pool2d")]
+)
+def test_pooling_layers_apply_their_function(layer, function):
+    x = ag.Tensor(np.random.default_rng(0).standard_normal((2, 3, 7, 7)))
+    pool = layer(3, stride=2, padding=1)
+
+    expected = getattr(nn.functional, function)(x, 3, 2, 1)
+
+    np.testing.assert_array_equal(pool(x).data, expected.data)
+    assert list(pool.parameters()) == []
+    assert repr(pool) == f"{layer.__name__}(kernel_size=3, stride=2, padding=1)"
