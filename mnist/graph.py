@@ -1,7 +1,8 @@
 """Draw the MNIST model's loss graph: `python -m mnist.graph --out graph.svg`.
 
 The picture is the graph autograd records for the cross-entropy loss of
-Linear(784, 512)-ReLU-Linear(512, 10) on one batch, drawn by `ag.draw_graph`
+Linear(784, 512)-ReLU-Linear(512, 10) (`--model mlp`) or of the CNN (`--model cnn`,
+in training mode, so its Dropout node shows) on one batch, drawn by `ag.draw_graph`
 with the parameters named as in `model.named_parameters()`. The file's ending
 picks the format: .svg, .png and .pdf are rendered by Graphviz's `dot`
 program, .dot is the DOT source (no Graphviz needed). Where `dot` is missing,
@@ -29,7 +30,7 @@ import numpy as np
 import autograd as ag
 import nn
 from mnist import data, options
-from mnist.model import flatten_images, mlp
+from mnist.model import MODELS, build, model_input
 
 FORMATS = (".svg", ".png", ".pdf", ".dot")
 INSTALL_GRAPHVIZ = (
@@ -46,6 +47,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--out", required=True, type=Path, help=f"file to write, ending in {', '.join(FORMATS)}"
     )
+    parser.add_argument("--model", choices=MODELS, default="mlp")
     parser.add_argument("--batch-size", type=options.positive_int, default=8)
     options.add_data_dir(parser)
     parser.add_argument(
@@ -87,9 +89,10 @@ def _write(path: Path, content: bytes) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     images, labels = batch(args.batch_size, args.data_dir, args.random)
-    model = mlp(rng=np.random.default_rng(0))
+    model = build(args.model, rng=np.random.default_rng(0))
+    x = ag.Tensor(model_input(args.model, images))
     with ag.retain_grads() if args.show_values else contextlib.nullcontext():
-        loss = nn.functional.cross_entropy(model(ag.Tensor(flatten_images(images))), labels)
+        loss = nn.functional.cross_entropy(model(x), labels)
         if args.show_values:  # every node keeps its value and its gradient to show
             loss.backward()
     graph = ag.draw_graph(loss, dict(model.named_parameters()), show_values=args.show_values)

@@ -29,6 +29,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    value = _number(int, text, "an integer")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, got {text}")
+    return value
+
+
 def seed(text: str) -> int:
     value = _number(int, text, "an integer")
     if not 0 <= value <= SEED_MAX:

@@ -1,10 +1,13 @@
 """Train the MNIST model: `python -m mnist.train --help`.
 
-Linear(784, 512)-ReLU-Linear(512, 10) with softmax cross-entropy, pixels in
-[0, 1] as float32, a new shuffle every epoch drawn from `--seed`, and a
-learning rate that decays along a half cosine over the run. Same seed, same
-numbers: the initial weights and every epoch's order come from the seed alone,
-so a run resumed from a checkpoint ends exactly where an uninterrupted one does.
+Linear(784, 512)-ReLU-Linear(512, 10) (`--model mlp`, the default) or the CNN of
+mnist.model (`--model cnn`), with softmax cross-entropy, pixels in [0, 1] as
+float32, a new shuffle every epoch drawn from `--seed`, and a learning rate that
+decays along a half cosine over the run. Same seed, same numbers: the initial
+weights, every epoch's order and every step's random shifts (`--shift`, the CNN's
+augmentation) and dropout masks come from the seed alone, so a run resumed from a
+checkpoint ends exactly where an uninterrupted one does. The test set is evaluated
+in eval mode (no dropout), in chunks.
 
 Nothing is lost: `--save` refuses to replace an existing file unless it is the
 `--resume` checkpoint or `--overwrite` is given; Ctrl-C or SIGTERM finishes the
@@ -31,10 +34,10 @@ from tqdm import tqdm
 import autograd as ag
 import nn
 from autograd.optional import MissingDependency, optional_import
-from mnist import data, options
+from mnist import augment, data, options
 from mnist.curves import FORMATS, plot_training_curves
 from mnist.diagnostics import Diagnostics, from_checkpoint
-from mnist.model import flatten_images, mlp
+from mnist.model import MODELS, build, model_input
 from mnist.options import positive_int
 
 OPTIMIZERS = {"sgd": nn.optim.SGD, "rmsprop": nn.optim.RMSprop, "adam": nn.optim.Adam}
@@ -44,6 +47,8 @@ DEFAULTS = {  # each optimizer's own defaults
     "rmsprop": {"lr": 2e-3},
     "adam": {"lr": 1e-3},
 }
+SHIFT = {"mlp": 0, "cnn": 1}  # each model's own --shift
+BEFORE_CNN = {"model": "mlp", "shift": 0}  # the options of checkpoints that do not name them
 
 
 PROG = "python -m mnist.train"
@@ -54,8 +59,11 @@ SIGNAL_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}  # 128 + the signal's 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = options.ArgumentParser(
         prog=PROG,
-        description="Train Linear(784, hidden)-ReLU-Linear(hidden, 10) on MNIST.",
+        description="Train Linear(784, hidden)-ReLU-Linear(hidden, 10) or a CNN on MNIST.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--model", choices=MODELS, default="mlp", help="the MLP or the CNN of mnist.model"
     )
     options.add_data_dir(parser)
     parser.add_argument("--epochs", type=positive_int, default=5)
@@ -74,7 +82,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="cosine",
         help="learning rate over the run: half-cosine decay to 0, or constant",
     )
-    parser.add_argument("--hidden", type=positive_int, default=512)
+    parser.add_argument("--hidden", type=positive_int, default=512, help="the MLP's width")
+    parser.add_argument(
+        "--shift",
+        type=options.non_negative_int,
+        help="move each training image by up to this many pixels along each axis, at "
+        "random; None takes the model's own: "
+        + ", ".join(f"{n} for the {model}" for model, n in SHIFT.items()),
+    )
     parser.add_argument("--seed", type=options.seed, default=0)
     parser.add_argument("--limit", type=positive_int, help="train on the first N images only")
     parser.add_argument(
@@ -179,7 +194,9 @@ class Trainer:
 
     def __init__(self, args: argparse.Namespace, train_size: int):
         self.args = args
-        self.model = mlp(args.hidden, np.random.default_rng(args.seed))
+        self.model = build(args.model, args.hidden, np.random.default_rng(args.seed))
+        self.dropouts = [m for _, m in self.model.named_modules() if isinstance(m, nn.Dropout)]
+        self.shift = SHIFT[args.model] if args.shift is None else args.shift
         options = dict(DEFAULTS[args.optimizer])
         if args.lr is not None:
             options["lr"] = args.lr
@@ -204,8 +221,26 @@ class Trainer:
         """This epoch's shuffle, a function of the seed and the epoch only."""
         return np.random.default_rng([self.args.seed, self.epoch]).permutation(n)
 
+    def step_seeds(self) -> list[np.random.SeedSequence]:
+        """Seeds for this step's random draws, a function of the seed, the epoch and the
+        step only: the first for the shifts, then one for each Dropout."""
+        seed = np.random.SeedSequence([self.args.seed, self.epoch, self.step])
+        return seed.spawn(1 + len(self.dropouts))
+
+    def augment(self, images: np.ndarray) -> np.ndarray:
+        """This step's batch of images, each shifted at random by up to `shift` pixels."""
+        if not self.shift:
+            return images
+        return augment.shift(images, self.shift, np.random.default_rng(self.step_seeds()[0]))
+
+    def seed_dropout(self) -> None:
+        """Give every Dropout this step's generator."""
+        for layer, seed in zip(self.dropouts, self.step_seeds()[1:]):
+            layer.rng = np.random.default_rng(seed)
+
     def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
         self.optimizer.lr = self.learning_rate()
+        self.seed_dropout()
         with self.diagnostics.watch(self.step):  # only looks, on every k-th step
             loss = nn.functional.cross_entropy(self.model(ag.Tensor(x)), y)
             self.optimizer.zero_grad()
@@ -240,9 +275,11 @@ class Trainer:
         """The options a resumed run must share with the run that saved the checkpoint."""
         a = self.args
         return {
+            "model": a.model,
             "seed": a.seed,
             "batch_size": a.batch_size,
             "hidden": a.hidden,
+            "shift": self.shift,
             "limit": a.limit or 0,
             "optimizer": a.optimizer,
             "lr": self.peak_lr,
@@ -269,7 +306,7 @@ class Trainer:
 
     def _check_config(self, config: dict[str, Any], path: str) -> None:
         for key, given in self.config().items():
-            saved = config[key].item()
+            saved = config[key].item() if key in config else BEFORE_CNN[key]
             if saved != given:
                 option = "--" + key.replace("_", "-")
                 raise CheckpointError(
@@ -304,15 +341,19 @@ class Trainer:
 
 
 def accuracy(
-    model: nn.Module, images: np.ndarray, labels: np.ndarray, batch_size: int = 2000
+    model: nn.Module, images: np.ndarray, labels: np.ndarray, name: str, batch_size: int = 500
 ) -> float:
-    """The fraction of `images` whose largest logit is the label."""
+    """The fraction of `images` whose largest logit is the label, for the model called
+    `name`, in eval mode and `batch_size` images at a time (a CNN's activations for
+    all 10,000 test images would take gigabytes)."""
     correct = 0
+    model.eval()
     with ag.no_grad():
         for start in range(0, len(images), batch_size):
-            x = flatten_images(images[start : start + batch_size])
+            x = model_input(name, images[start : start + batch_size])
             logits = model(ag.Tensor(x)).data
             correct += int((logits.argmax(axis=1) == labels[start : start + batch_size]).sum())
+    model.train()
     return correct / len(images)
 
 
@@ -369,7 +410,8 @@ def run(args: argparse.Namespace) -> Trainer:
             while trainer.step < trainer.steps_per_epoch and not stop.requested:
                 batch = order[trainer.step * args.batch_size : (trainer.step + 1) * args.batch_size]
                 start = time.perf_counter()
-                loss = trainer.train_step(flatten_images(x_train[batch]), y_train[batch])
+                images = trainer.augment(x_train[batch])
+                loss = trainer.train_step(model_input(args.model, images), y_train[batch])
                 if not math.isfinite(loss):  # stop before anything saves the diverged weights
                     bar.close()
                     raise diverged(loss, trainer)
@@ -385,7 +427,7 @@ def run(args: argparse.Namespace) -> Trainer:
                 {
                     "epoch": trainer.epoch + 1,
                     "train_loss": trainer.loss_sum / len(x_train),
-                    "test_accuracy": accuracy(trainer.model, test_images, test_labels),
+                    "test_accuracy": accuracy(trainer.model, test_images, test_labels, args.model),
                     "seconds": trainer.seconds,
                 }
             )

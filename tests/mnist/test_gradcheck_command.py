@@ -1,6 +1,6 @@
 import pytest
 
-from mnist import analytic, gradcheck
+from mnist import analytic, analytic_cnn, gradcheck
 
 
 def check(folder, capsys) -> tuple[int, str, str]:
@@ -36,3 +36,33 @@ def test_a_broken_analytic_gradient_fails_naming_the_parameter(
     status, _, err = check(tiny_mnist, capsys)
     assert status == 1
     assert f"{name}: autograd vs analytic" in err
+
+
+def test_the_cnn_gradients_agree_too(tiny_mnist, capsys):
+    status = gradcheck.main(
+        ["--model", "cnn", "--data-dir", str(tiny_mnist), "--batch-size", "4", "--samples", "3"]
+    )
+    out, _ = capsys.readouterr()
+    assert status == 0, out
+    for name, shape in [
+        ("0.weight", "(32, 1, 3, 3)"),
+        ("3.weight", "(64, 32, 3, 3)"),
+        ("11.bias", "(10,)"),
+    ]:
+        assert any(line.startswith(name) and shape in line for line in out.splitlines())
+
+
+def test_a_broken_cnn_gradient_fails_naming_the_parameter(tiny_mnist, capsys, monkeypatch):
+    correct = analytic_cnn.loss_and_grads
+
+    def broken(params, x, y):
+        loss, grads = correct(params, x, y)
+        grads["3.weight"] = grads["3.weight"] * 1.001
+        return loss, grads
+
+    monkeypatch.setattr(analytic_cnn, "loss_and_grads", broken)
+    status = gradcheck.main(
+        ["--model", "cnn", "--data-dir", str(tiny_mnist), "--batch-size", "4", "--samples", "3"]
+    )
+    assert status == 1
+    assert "3.weight: autograd vs analytic" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import matplotlib
 import numpy as np
 import pytest
 
+import autograd as ag
 import nn
 from mnist import data, train
 
@@ -211,3 +212,97 @@ def test_an_output_in_a_missing_folder_is_refused_before_training(tmp_path, caps
     with pytest.raises(SystemExit):
         train.parse_args([option, str(tmp_path / "missing" / "out.png")])
     assert "does not exist" in capsys.readouterr().err
+
+
+def run_cnn(folder: Path, *options: str) -> train.Trainer:
+    return train.run(train.parse_args(["--data-dir", str(folder), "--model", "cnn", *options]))
+
+
+def test_the_default_model_is_the_mlp_and_only_the_cnn_shifts_its_images():
+    assert train.parse_args([]).model == "mlp"
+    for model, shift in (("mlp", 0), ("cnn", 1)):
+        args = train.parse_args(["--model", model])
+        assert train.Trainer(args, 1000).shift == shift
+    assert train.Trainer(train.parse_args(["--model", "cnn", "--shift", "0"]), 1000).shift == 0
+
+
+def test_the_cnn_learns_the_tiny_dataset(tiny_mnist):
+    trainer = run_cnn(tiny_mnist, "--epochs", "3", "--batch-size", "32")
+    assert isinstance(trainer.model[0], nn.Conv2d)
+    assert trainer.history[-1]["test_accuracy"] >= 0.9
+
+
+def test_the_test_set_is_evaluated_in_eval_mode_without_dropout(tiny_mnist):
+    trainer = run_cnn(tiny_mnist, "--epochs", "1")
+    images, labels = data.load("test", tiny_mnist)
+    # p = 0.5 dropout would make repeated evaluations differ
+    first, second = (train.accuracy(trainer.model, images, labels, "cnn") for _ in range(2))
+    assert first == second == trainer.history[-1]["test_accuracy"]
+    assert trainer.model.training  # back in training mode afterwards
+
+
+def test_dropout_masks_are_a_function_of_seed_epoch_step_and_layer(tiny_mnist):
+    trainer = run_cnn(tiny_mnist, "--epochs", "1")
+    x = ag.Tensor(np.ones((4, 128), dtype=np.float32))
+
+    def masks(epoch, step):
+        trainer.epoch, trainer.step = epoch, step
+        trainer.seed_dropout()
+        return [layer(x).data for layer in trainer.dropouts]
+
+    first, second = masks(1, 2)
+    np.testing.assert_array_equal(masks(1, 2)[0], first)
+    assert not np.array_equal(first, second)  # each layer its own generator
+    assert not np.array_equal(masks(1, 3)[0], first)
+    assert not np.array_equal(masks(2, 2)[0], first)
+
+
+def test_the_shifts_are_a_function_of_seed_epoch_and_step(tiny_mnist):
+    trainer = run_cnn(tiny_mnist, "--epochs", "1")
+    images, _ = data.load("train", tiny_mnist)
+
+    def shifted(epoch, step):
+        trainer.epoch, trainer.step = epoch, step
+        return trainer.augment(images[:32])
+
+    np.testing.assert_array_equal(shifted(0, 1), shifted(0, 1))
+    assert not np.array_equal(shifted(0, 1), shifted(0, 2))
+    assert not np.array_equal(shifted(0, 1), images[:32])
+
+
+@pytest.mark.parametrize("steps", [6, 7], ids=["after-epoch-2", "mid-epoch-3"])
+def test_an_interrupted_and_resumed_cnn_run_ends_with_the_same_weights(
+    tiny_mnist, tmp_path, monkeypatch, steps
+):
+    options = ("--epochs", "3", "--batch-size", "100", "--seed", "3")  # 3 steps per epoch
+    whole = run_cnn(tiny_mnist, *options)
+
+    checkpoint = str(tmp_path / "ck.npz")
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, steps)
+        with pytest.raises(SystemExit):
+            run_cnn(tiny_mnist, *options, "--save", checkpoint)
+    resumed = run_cnn(tiny_mnist, *options, "--resume", checkpoint)
+
+    for name, value in whole.model.state_dict().items():
+        np.testing.assert_array_equal(resumed.model.state_dict()[name], value, err_msg=name)
+    for key in ("train_loss", "test_accuracy"):
+        assert [h[key] for h in resumed.history] == [h[key] for h in whole.history]
+
+
+def test_resuming_a_cnn_checkpoint_as_the_mlp_says_which_model(tiny_mnist, tmp_path):
+    run_cnn(tiny_mnist, "--save", str(tmp_path / "ck.npz"), "--epochs", "1")
+    with pytest.raises(SystemExit, match="--model cnn"):
+        run(tiny_mnist, "--resume", str(tmp_path / "ck.npz"), "--epochs", "1")
+
+
+def test_the_cnn_writes_metrics_and_a_plot(tiny_mnist, tmp_path):
+    run_cnn(tiny_mnist, "--metrics", str(tmp_path / "m.json"), "--plot", str(tmp_path / "c.png"))
+    assert json.loads((tmp_path / "m.json").read_text())["test_accuracy"] > 0
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.skipif(not REAL_DATA.is_dir(), reason="real MNIST not at ../shared/mnist")
+def test_one_cnn_epoch_on_5000_real_images_clearly_learns():
+    trainer = run_cnn(REAL_DATA, "--epochs", "1", "--limit", "5000", "--batch-size", "32")
+    assert trainer.history[0]["test_accuracy"] >= 0.90  # chance is 10%
