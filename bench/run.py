@@ -22,7 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 if not __package__:  # run as `python bench/run.py`
@@ -30,7 +30,16 @@ if not __package__:  # run as `python bench/run.py`
 
 import numpy as np
 
-from bench.workload import REPO, Setup, Unavailable, add_data_args, init_params, load, measure
+from bench.workload import (
+    REPO,
+    Params,
+    Setup,
+    Unavailable,
+    add_data_args,
+    init_params,
+    load,
+    measure,
+)
 
 # A variant is "module:function", a function setup(data, params) -> epoch(seed) -> seconds.
 # Modules are imported only in the variant's own subprocess.
@@ -42,16 +51,20 @@ VARIANTS: dict[str, str] = {
     "numpy": "bench.numpy_mlp:setup",
     "numpy-flush": "bench.numpy_mlp:setup_flush",
     "gemm": "bench.gemm_floor:setup",
+    "engine-cnn": "bench.engine_cnn:setup",
+    "torch-cnn": "bench.torch_cnn:setup",
 }
 DEFAULT_VARIANTS = ["engine-numpy", "engine-numba", "torch", "numpy", "gemm"]
-BASELINES = ["torch", "numpy", "gemm"]
+BASELINES = ["torch", "numpy", "gemm", "torch-cnn"]  # run the CNN variants on their own
 BUSY = 0.2  # cores kept busy by other processes above which a machine is not idle
 
 
-def resolve(name: str) -> Setup:
-    """The setup function registered under ``name``."""
-    module, function = VARIANTS[name].split(":")
-    return getattr(importlib.import_module(module), function)
+def resolve(name: str) -> tuple[Setup, Callable[[int], Params]]:
+    """The setup function registered under ``name``, and the function giving the weights
+    it starts from: its module's ``INIT``, else the MLP's ``init_params``."""
+    module_name, function = VARIANTS[name].split(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, function), getattr(module, "INIT", init_params)
 
 
 def peak_mib() -> float:
@@ -86,9 +99,8 @@ def worker(args: argparse.Namespace) -> None:
     loaded_mib = peak_mib()
     (machine0, own0), start = cpu_seconds(), time.perf_counter()
     try:
-        seconds = measure(
-            resolve(args.worker), data, init_params(args.seed), args.seed, args.epochs
-        )
+        setup, init = resolve(args.worker)
+        seconds = measure(setup, data, init(args.seed), args.seed, args.epochs)
     except Unavailable as e:
         print(json.dumps({"skipped": str(e)}))
         return

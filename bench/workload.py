@@ -8,6 +8,11 @@ A variant is a function ``setup(data, params) -> epoch``: it builds its model fr
 the shared initial ``params`` and returns ``epoch(seed) -> seconds``, which trains
 one epoch in the batch order given by ``batch_order(len(data), seed)`` and returns
 the time it took. The model keeps training across calls.
+
+The CNN workload (``*_cnn`` variants) is the same loop with the same batches and
+optimizer around the example CNN of ``python -m mnist.train --model cnn``:
+Conv2d(1, 32, 3)-ReLU-MaxPool2d(2)-Conv2d(32, 64, 3)-ReLU-MaxPool2d(2)-Flatten-
+Dropout(0.5)-Linear(1600, 10) on images of (1, 28, 28), from ``init_cnn_params``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,16 @@ import numpy as np
 import mnist.data
 
 IN_FEATURES, HIDDEN, CLASSES = 784, 512, 10
+IMAGE = (1, 28, 28)  # the CNN's input: one channel of 28×28 pixels
+CNN_SHAPES = {  # the CNN's parameters, named as nn.Sequential names them
+    "0.weight": (32, 1, 3, 3),
+    "0.bias": (32,),
+    "3.weight": (64, 32, 3, 3),
+    "3.bias": (64,),
+    "8.weight": (CLASSES, 64 * 5 * 5),
+    "8.bias": (CLASSES,),
+}
+DROPOUT = 0.5
 BATCH = 128
 LR, ALPHA, EPS = 1e-3, 0.9, 1e-7
 WARMUP_EXAMPLES = 8 * BATCH
@@ -83,6 +98,18 @@ def init_params(seed: int = 0) -> Params:
     return params
 
 
+def init_cnn_params(seed: int = 0) -> Params:
+    """PyTorch's default Conv2d and Linear init: weight and bias from U(±1/sqrt(fan_in)),
+    fan_in = in_channels·kh·kw (or in_features), drawn from a seeded NumPy generator."""
+    rng = np.random.default_rng(seed)
+    params: Params = {}
+    for name, shape in CNN_SHAPES.items():
+        layer = name.split(".")[0]
+        bound = 1 / np.sqrt(np.prod(CNN_SHAPES[f"{layer}.weight"][1:]))
+        params[name] = rng.uniform(-bound, bound, shape).astype(np.float32)
+    return params
+
+
 def batch_order(n: int, seed: int) -> list[np.ndarray]:
     """Index arrays of one epoch's batches: a seeded shuffle cut into BATCH-sized pieces."""
     order = np.random.default_rng(seed).permutation(n)
@@ -116,15 +143,21 @@ def load(args: argparse.Namespace) -> Data:
     return mnist_train(args.data_dir, args.limit)
 
 
-def main(setup: Setup, description: str, argv: Sequence[str] | None = None) -> None:
-    """Command line of a single variant: print the seconds of each epoch."""
+def main(
+    setup: Setup,
+    description: str,
+    init: Callable[[int], Params] = init_params,
+    argv: Sequence[str] | None = None,
+) -> None:
+    """Command line of a single variant starting from ``init(seed)``: print the seconds
+    of each epoch."""
     parser = argparse.ArgumentParser(description=description)
     add_data_args(parser)
     parser.add_argument("--epochs", type=int, default=1)
     args = parser.parse_args(argv)
     data = load(args)
     try:
-        seconds = measure(setup, data, init_params(args.seed), args.seed, args.epochs)
+        seconds = measure(setup, data, init(args.seed), args.seed, args.epochs)
     except Unavailable as e:
         print(f"skipped: {e}")
         return
