@@ -24,6 +24,7 @@ EXPECTED = {
     "02_gradient_checking.ipynb",
     "03_computation_graphs.ipynb",
     "04_training_mnist.ipynb",
+    "05_convolutions.ipynb",
 }
 CELL_TIMEOUT_S = 120
 CLEAR_OUTPUTS = (
