@@ -292,8 +292,20 @@ def test_an_interrupted_and_resumed_cnn_run_ends_with_the_same_weights(
 
 def test_resuming_a_cnn_checkpoint_as_the_mlp_says_which_model(tiny_mnist, tmp_path):
     run_cnn(tiny_mnist, "--save", str(tmp_path / "ck.npz"), "--epochs", "1")
-    with pytest.raises(SystemExit, match="--model cnn"):
+    with pytest.raises(train.CheckpointError, match="--model cnn"):
         run(tiny_mnist, "--resume", str(tmp_path / "ck.npz"), "--epochs", "1")
+
+
+def test_a_checkpoint_from_before_the_cnn_resumes_as_the_mlp(tiny_mnist, tmp_path):
+    checkpoint = tmp_path / "ck.npz"
+    run(tiny_mnist, "--save", str(checkpoint), "--epochs", "2", "--limit", "100")
+    state = nn.load(checkpoint)
+    del state["config"]["model"], state["config"]["shift"]  # as saved before --model existed
+    nn.save(state, checkpoint)
+
+    resumed = run(tiny_mnist, "--resume", str(checkpoint), "--epochs", "2", "--limit", "100")
+
+    assert len(resumed.history) == 2
 
 
 def test_the_cnn_writes_metrics_and_a_plot(tiny_mnist, tmp_path):
@@ -302,7 +314,6 @@ def test_the_cnn_writes_metrics_and_a_plot(tiny_mnist, tmp_path):
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
 
 
-@pytest.mark.skipif(not REAL_DATA.is_dir(), reason="real MNIST not at ../shared/mnist")
-def test_one_cnn_epoch_on_5000_real_images_clearly_learns():
-    trainer = run_cnn(REAL_DATA, "--epochs", "1", "--limit", "5000", "--batch-size", "32")
+def test_one_cnn_epoch_on_5000_real_images_clearly_learns(real_mnist):
+    trainer = run_cnn(real_mnist, "--epochs", "1", "--limit", "5000", "--batch-size", "32")
     assert trainer.history[0]["test_accuracy"] >= 0.90  # chance is 10%
