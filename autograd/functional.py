@@ -64,12 +64,7 @@ def jvp(
     may be omitted only for a single one-element input.
     """
     with set_grad_enabled(True):
-        inputs_tuple, xs = _as_tuple(inputs, "inputs", "jvp")
-        xs = _differentiable(xs, create_graph, "jvp")
-        if v is None:
-            _check_one_element(xs, "jvp", "the input")
-            v = tuple(Tensor(np.ones_like(x.data)) for x in xs)
-        vs = _vectors(v, xs, inputs_tuple, "jvp", "input")
+        inputs_tuple, xs, vs = _inputs_and_tangents(inputs, v, create_graph, "jvp")
         outputs_tuple, outs = _as_tuple(func(*xs), "outputs of func", "jvp")
         us = tuple(Tensor(np.zeros_like(out.data), requires_grad=True) for out in outs)
         transposed = _grads(outs, xs, us, create_graph=True)  # Jᵀu, linear in u
@@ -131,12 +126,7 @@ def hvp(
     inputs' shapes; it may be omitted only for a single one-element input.
     """
     with set_grad_enabled(True):
-        inputs_tuple, xs = _as_tuple(inputs, "inputs", "hvp")
-        xs = _differentiable(xs, create_graph, "hvp")
-        if v is None:
-            _check_one_element(xs, "hvp", "the input")
-            v = tuple(Tensor(np.ones_like(x.data)) for x in xs)
-        vs = _vectors(v, xs, inputs_tuple, "hvp", "input")
+        inputs_tuple, xs, vs = _inputs_and_tangents(inputs, v, create_graph, "hvp")
         out = _single_scalar(func(*xs), "hvp")
         gradient = _grads((out,), xs, (None,), create_graph=True)
         result = _grads(gradient, xs, vs, create_graph)
@@ -189,6 +179,19 @@ def _stacked(rows: list[Tensor], out: Tensor, x: Tensor) -> Tensor:
     if not rows:  # an empty output
         return Tensor(np.zeros(out.shape + x.shape, dtype=x.dtype))
     return stack(rows).reshape(out.shape + x.shape)
+
+
+def _inputs_and_tangents(
+    inputs: Any, v: Any, create_graph: bool, fn: str
+) -> tuple[bool, tuple[Tensor, ...], tuple[Tensor, ...]]:
+    """Whether `inputs` is a tuple, the inputs to differentiate at, and `v` checked
+    against their shapes (ones for a single one-element input when it is None)."""
+    inputs_tuple, xs = _as_tuple(inputs, "inputs", fn)
+    xs = _differentiable(xs, create_graph, fn)
+    if v is None:
+        _check_one_element(xs, fn, "the input")
+        v = tuple(Tensor(np.ones_like(x.data)) for x in xs)
+    return inputs_tuple, xs, _vectors(v, xs, inputs_tuple, fn, "input")
 
 
 def _vectors(

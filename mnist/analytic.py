@@ -39,21 +39,14 @@ def loss_and_grads(
     W1, b1 = params["0.weight"], params["0.bias"]
     W2, b2 = params["2.weight"], params["2.bias"]
     x = x.astype(W1.dtype, copy=False)
-    n = x.shape[0]
-    rows = np.arange(n)
 
     # Forward.
     z1 = x @ W1.T + b1
     h = np.maximum(z1, 0)
     logits = h @ W2.T + b2
-    shifted = logits - logits.max(axis=1, keepdims=True)  # softmax is shift-invariant
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    loss = -log_p[rows, y].mean()
+    loss, dlogits = cross_entropy_and_grad(logits, y)
 
     # Backward, from the loss to the first layer.
-    onehot = np.zeros_like(log_p)
-    onehot[rows, y] = 1
-    dlogits = (np.exp(log_p) - onehot) / n  # dL/dlogits = (softmax - onehot) / N
     dW2 = dlogits.T @ h  # dL/dW2 = dlogits^T h, since logits = h W2^T + b2
     db2 = dlogits.sum(axis=0)  # dL/db2 = sum over the batch of dlogits
     dh = dlogits @ W2  # dL/dh = dlogits W2
@@ -62,4 +55,16 @@ def loss_and_grads(
     db1 = dz1.sum(axis=0)  # dL/db1 = sum over the batch of dz1
 
     grads = {"0.weight": dW1, "0.bias": db1, "2.weight": dW2, "2.bias": db2}
-    return float(loss), grads
+    return loss, grads
+
+
+def cross_entropy_and_grad(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """L = -mean_n log softmax(logits)[n, y[n]] for (N, C) logits, and dL/dlogits."""
+    n = len(logits)
+    rows = np.arange(n)
+    shifted = logits - logits.max(axis=1, keepdims=True)  # softmax is shift-invariant
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    onehot = np.zeros_like(log_p)
+    onehot[rows, y] = 1
+    dlogits = (np.exp(log_p) - onehot) / n  # dL/dlogits = (softmax - onehot) / N
+    return float(-log_p[rows, y].mean()), dlogits

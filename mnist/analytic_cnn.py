@@ -42,6 +42,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from mnist.analytic import cross_entropy_and_grad
+
 
 def loss_and_grads(
     params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray
@@ -55,7 +57,6 @@ def loss_and_grads(
     W4, b4 = params["11.weight"], params["11.bias"]
     x = x.astype(W1.dtype, copy=False)
     n = len(x)
-    rows = np.arange(n)
 
     # Forward.
     z1 = correlate(x, W1) + b1[:, None, None]
@@ -68,14 +69,9 @@ def loss_and_grads(
     z3 = f @ W3.T + b3
     h3 = np.maximum(z3, 0)
     logits = h3 @ W4.T + b4
-    shifted = logits - logits.max(axis=1, keepdims=True)  # softmax is shift-invariant
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    loss = -log_p[rows, y].mean()
+    loss, dlogits = cross_entropy_and_grad(logits, y)  # as for the MLP
 
     # Backward, from the loss to the first layer.
-    onehot = np.zeros_like(log_p)
-    onehot[rows, y] = 1
-    dlogits = (np.exp(log_p) - onehot) / n  # dL/dlogits = (softmax - onehot) / N
     dW4 = dlogits.T @ h3  # dL/dW4 = dlogitsᵀ h3, since logits = h3 W4ᵀ + b4
     db4 = dlogits.sum(axis=0)  # dL/db4 = Σ_n dlogits
     dz3 = (dlogits @ W4) * (z3 > 0)  # dL/dh3 = dlogits W4, then relu'(z3)
@@ -102,7 +98,7 @@ def loss_and_grads(
         "11.weight": dW4,
         "11.bias": db4,
     }
-    return float(loss), grads
+    return loss, grads
 
 
 def windows(a: np.ndarray, k: int) -> np.ndarray:
