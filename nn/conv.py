@@ -36,11 +36,14 @@ def conv2d(
     padding: int | tuple[int, int] = 0,
 ) -> Tensor:
     """2-D convolution (a cross-correlation, as in PyTorch) of x (N, C, H, W) with
-    weight (O, C, kh, kw), plus bias (O,): the result is (N, O, Ho, Wo)."""
+    weight (O, C, kh, kw), plus bias (O,): the result is (N, O, Ho, Wo). One image
+    (C, H, W) gives (O, Ho, Wo)."""
     x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.ndim == 3 and weight.ndim == 4:  # one image (C, H, W), as PyTorch allows
+        return conv2d(x[None], weight, bias, stride, padding)[0]
     if x.ndim != 4 or weight.ndim != 4:
         raise ValueError(
-            f"conv2d: input must be (N, C, H, W) and weight (O, C, kh, kw), "
+            f"conv2d: input must be (N, C, H, W) or (C, H, W) and weight (O, C, kh, kw), "
             f"got shapes {x.shape} and {weight.shape}"
         )
     if x.shape[1] != weight.shape[1]:

@@ -26,9 +26,9 @@ def max_pool2d(
     stride: int | tuple[int, int] | None = None,
     padding: int | tuple[int, int] = 0,
 ) -> Tensor:
-    """The maximum of every (kh, kw) window of x (N, C, H, W), as PyTorch's max_pool2d."""
-    x, windows = _pooling("max_pool2d", x, kernel_size, stride, padding)
-    return MaxPool2d.apply(x, windows=windows)
+    """The maximum of every (kh, kw) window of x (N, C, H, W) or (C, H, W), as PyTorch's
+    max_pool2d."""
+    return _pool("max_pool2d", MaxPool2d, x, kernel_size, stride, padding)
 
 
 def avg_pool2d(
@@ -37,23 +37,26 @@ def avg_pool2d(
     stride: int | tuple[int, int] | None = None,
     padding: int | tuple[int, int] = 0,
 ) -> Tensor:
-    """The mean of every (kh, kw) window of x (N, C, H, W), padding counted as zeros, as
-    PyTorch's avg_pool2d (count_include_pad=True)."""
-    x, windows = _pooling("avg_pool2d", x, kernel_size, stride, padding)
-    return AvgPool2d.apply(x, windows=windows)
+    """The mean of every (kh, kw) window of x (N, C, H, W) or (C, H, W), padding counted
+    as zeros, as PyTorch's avg_pool2d (count_include_pad=True)."""
+    return _pool("avg_pool2d", AvgPool2d, x, kernel_size, stride, padding)
 
 
-def _pooling(op: str, x: Any, kernel: Any, stride: Any, padding: Any) -> tuple[Tensor, Windows]:
-    """The input as a Tensor and its windows, checked."""
+def _pool(
+    op: str, pooling: type[Function], x: Any, kernel: Any, stride: Any, padding: Any
+) -> Tensor:
+    """`pooling` applied to x over its windows, checked."""
     x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.ndim == 3:  # one image (C, H, W), as PyTorch allows: pooled as a batch of one
+        return _pool(op, pooling, x[None], kernel, stride, padding)[0]
     if x.ndim != 4:
-        raise ValueError(f"{op}: input must be (N, C, H, W), got shape {x.shape}")
+        raise ValueError(f"{op}: input must be (N, C, H, W) or (C, H, W), got shape {x.shape}")
     windows = Windows.over(op, x.shape[2:], kernel, kernel if stride is None else stride, padding)
     if any(2 * p > k for p, k in zip(windows.padding, windows.kernel)):
         raise ValueError(
             f"{op}: padding {windows.padding} must be at most half the kernel size {windows.kernel}"
         )
-    return x, windows
+    return pooling.apply(x, windows=windows)
 
 
 class MaxPool2d(Function):

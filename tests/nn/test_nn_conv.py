@@ -198,7 +198,18 @@ def test_a_bad_stride_or_padding_is_refused(options, message):
 def test_inputs_of_the_wrong_rank_or_bias_of_the_wrong_shape_are_refused():
     x, w, b = operands((1, 1, 5, 5), (2, 3, 3))
 
-    with pytest.raises(ValueError, match=r"input must be \(N, C, H, W\)"):
-        F.conv2d(x[0], w)
+    with pytest.raises(ValueError, match=r"input must be \(N, C, H, W\) or \(C, H, W\)"):
+        F.conv2d(x[0, 0], w)
     with pytest.raises(ValueError, match=r"bias must have shape \(2,\)"):
         F.conv2d(x, w, b[:1])
+
+
+def test_one_image_without_a_batch_axis_is_convolved_as_a_batch_of_one():
+    x, w, b = operands((1, 3, 6, 5), (2, 3, 3))
+    image = ag.Tensor(x.data[0], requires_grad=True)
+
+    out = F.conv2d(image, w, b, stride=(2, 1), padding=1)
+
+    batched = F.conv2d(x, w, b, stride=(2, 1), padding=1)
+    np.testing.assert_array_equal(out.data, batched.data[0])
+    assert ag.gradcheck(lambda t, w, b: F.conv2d(t, w, b, stride=(2, 1), padding=1), [image, w, b])

@@ -135,5 +135,15 @@ def test_padding_beyond_half_the_kernel_is_refused(pool):
 def test_a_kernel_larger_than_the_input_or_an_input_of_the_wrong_rank_is_refused(pool):
     with pytest.raises(ValueError, match=r"kernel \(3, 3\) is larger than the padded input"):
         pool(ag.Tensor(np.ones((1, 1, 2, 2))), 3)
-    with pytest.raises(ValueError, match=r"input must be \(N, C, H, W\)"):
-        pool(ag.Tensor(np.ones((2, 4, 4))), 2)
+    with pytest.raises(ValueError, match=r"input must be \(N, C, H, W\) or \(C, H, W\)"):
+        pool(ag.Tensor(np.ones((4, 4))), 2)
+
+
+@pytest.mark.parametrize("pool", POOLS)
+def test_one_image_without_a_batch_axis_is_pooled_as_a_batch_of_one(pool):
+    image = distinct((2, 7, 6))
+
+    out = pool(image, 3, 2, 1)
+
+    np.testing.assert_array_equal(out.data, pool(distinct((1, 2, 7, 6)), 3, 2, 1).data[0])
+    assert ag.gradcheck(lambda t: pool(t, 3, 2, 1), [image])
