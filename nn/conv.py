@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograd import Context, Function, Tensor
+from autograd.ops.operands import as_tensors
 from nn.windows import Windows, chwn, nchw
 
 
@@ -38,7 +39,10 @@ def conv2d(
     """2-D convolution (a cross-correlation, as in PyTorch) of x (N, C, H, W) with
     weight (O, C, kh, kw), plus bias (O,): the result is (N, O, Ho, Wo). One image
     (C, H, W) gives (O, Ho, Wo)."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    if bias is None:  # one dtype for all, by PyTorch's rule (see autograd.ops.operands)
+        x, weight = as_tensors(x, weight)
+    else:
+        x, weight, bias = as_tensors(x, weight, bias)
     if x.ndim == 3 and weight.ndim == 4:  # one image (C, H, W), as PyTorch allows
         return conv2d(x[None], weight, bias, stride, padding)[0]
     if x.ndim != 4 or weight.ndim != 4:

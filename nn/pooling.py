@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Context, Function, Tensor
+from autograd.ops.operands import as_floating
 from nn.windows import Windows, chwn, nchw
 
 
@@ -38,8 +39,9 @@ def avg_pool2d(
     padding: int | tuple[int, int] = 0,
 ) -> Tensor:
     """The mean of every (kh, kw) window of x (N, C, H, W) or (C, H, W), padding counted
-    as zeros, as PyTorch's avg_pool2d (count_include_pad=True)."""
-    return _pool("avg_pool2d", AvgPool2d, x, kernel_size, stride, padding)
+    as zeros, as PyTorch's avg_pool2d (count_include_pad=True); integers give float32,
+    as a mean does."""
+    return _pool("avg_pool2d", AvgPool2d, as_floating(x), kernel_size, stride, padding)
 
 
 def _pool(

@@ -213,3 +213,15 @@ def test_one_image_without_a_batch_axis_is_convolved_as_a_batch_of_one():
     batched = F.conv2d(x, w, b, stride=(2, 1), padding=1)
     np.testing.assert_array_equal(out.data, batched.data[0])
     assert ag.gradcheck(lambda t, w, b: F.conv2d(t, w, b, stride=(2, 1), padding=1), [image, w, b])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, bool])
+def test_integer_or_bool_images_are_convolved_in_the_weights_floating_dtype(dtype):
+    images = np.ones((1, 1, 4, 4), dtype=dtype)
+    w = ag.Tensor(np.ones((2, 1, 3, 3), dtype=np.float32), requires_grad=True)
+
+    out = F.conv2d(images, w)
+    out.sum().backward()
+
+    assert out.dtype == np.float32 and w.grad.dtype == np.float32
+    np.testing.assert_array_equal(out.data, np.full((1, 2, 2, 2), 9, dtype=np.float32))

@@ -147,3 +147,13 @@ def test_one_image_without_a_batch_axis_is_pooled_as_a_batch_of_one(pool):
 
     np.testing.assert_array_equal(out.data, pool(distinct((1, 2, 7, 6)), 3, 2, 1).data[0])
     assert ag.gradcheck(lambda t: pool(t, 3, 2, 1), [image])
+
+
+def test_avg_pool2d_of_integers_is_float32_as_a_mean_and_max_pool2d_keeps_them():
+    images = np.arange(16, dtype=np.int64).reshape(1, 1, 4, 4)
+
+    mean, largest = F.avg_pool2d(images, 2), F.max_pool2d(images, 2)
+
+    assert mean.dtype == np.float32 and largest.dtype == np.int64
+    np.testing.assert_array_equal(mean.data[0, 0], [[2.5, 4.5], [10.5, 12.5]])
+    np.testing.assert_array_equal(largest.data[0, 0], [[5, 7], [13, 15]])
