@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograd import Context, Function, Tensor
+from autograd.ops.operands import as_floating
 
 
 def dropout(
@@ -23,6 +24,7 @@ def dropout(
     x = x if isinstance(x, Tensor) else Tensor(x)
     if not training or p == 0:
         return x
+    x = as_floating(x)  # integers are scaled too: float32, as in a mean
     rng = rng if rng is not None else np.random.default_rng()
     keep = rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32) >= p
     scale = keep.astype(x.dtype) * np.asarray(1 / (1 - p) if p < 1 else 0, dtype=x.dtype)

@@ -124,3 +124,12 @@ def test_dropout_layer_draws_from_its_generator_which_can_be_replaced():
 
     np.testing.assert_array_equal(layer(x).data, first)
     assert repr(layer) == "Dropout(p=0.5)"
+
+
+def test_dropout_of_integers_scales_them_in_float32():
+    counts = ag.Tensor(np.full(1000, 9, dtype=np.int64))
+
+    out = F.dropout(counts, 0.1, rng=np.random.default_rng(0))
+
+    assert out.dtype == np.float32
+    assert set(np.unique(out.data)) == {np.float32(0), np.float32(9 / 0.9)}
