@@ -14,6 +14,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Context, Function, Tensor
+from autograd.ops.operands import as_floating, as_tensors
 from autograd.ops.softmax import softmax_vjp, stable_parts
 from nn.conv import conv2d
 from nn.dropout import dropout
@@ -37,7 +38,11 @@ REDUCTIONS = ("mean", "sum")
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias, with weight of shape (out_features, in_features)."""
-    return Linear.apply(x if isinstance(x, Tensor) else Tensor(x), weight, bias)
+    if bias is None:  # one dtype for all, by PyTorch's rule (see autograd.ops.operands)
+        x, weight = as_tensors(x, weight)
+    else:
+        x, weight, bias = as_tensors(x, weight, bias)
+    return Linear.apply(x, weight, bias)
 
 
 class Linear(Function):
@@ -175,8 +180,8 @@ def _check_reduction(op: str, reduction: str) -> None:
 
 
 def _as_batch(op: str, x: Any) -> Tensor:
-    """The loss input as a Tensor of shape (batch, classes)."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    """The loss input as a floating Tensor of shape (batch, classes)."""
+    x = as_floating(x)  # integer logits: float32, as for log_softmax
     if x.ndim != 2:
         raise ValueError(f"{op}: input must have shape (batch, classes), got {x.shape}")
     return x

@@ -266,3 +266,26 @@ def test_linear_weight_gradient_is_in_the_weights_own_layout():
     x, w = leaf(rng, 8, 3), leaf(rng, 5, 3)
     F.linear(x, w).sum().backward()
     assert w.grad.data.flags.c_contiguous
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, bool])
+def test_integer_inputs_to_a_float32_linear_layer_give_float32(dtype):
+    layer = nn.Linear(3, 2, rng=np.random.default_rng(0))
+    x = np.ones((4, 3), dtype=dtype)
+
+    out = layer(ag.Tensor(x))
+    out.sum().backward()
+
+    assert out.dtype == np.float32 and layer.weight.grad.dtype == np.float32
+    expected = np.ones((4, 3), dtype=np.float32) @ layer.weight.data.T + layer.bias.data
+    np.testing.assert_allclose(out.data, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("loss", [F.cross_entropy, F.nll_loss])
+def test_integer_logits_are_taken_as_float32(loss):
+    logits = np.array([[0, 0, 0], [5, 0, 0]], dtype=np.int64)
+
+    value = loss(logits, [0, 0])
+
+    assert value.dtype == np.float32
+    np.testing.assert_allclose(value.item(), loss(logits.astype(np.float32), [0, 0]).item())
