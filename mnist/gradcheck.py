@@ -6,8 +6,7 @@ Linear(784, hidden)-ReLU-Linear(hidden, 10) (`--model mlp`) or of the CNN
 with cross-entropy:
 
 - autograd: `loss.backward()` through the engine;
-- analytic: the chain rule written out by hand (`mnist.analytic`, for the CNN
-  `mnist.analytic_cnn`);
+- analytic: the chain rule written out by hand (`mnist.analytic`);
 - numeric: central differences (L(p + ε) - L(p - ε)) / 2ε on a random sample
   of each parameter's elements.
 
@@ -25,14 +24,15 @@ import numpy as np
 
 import autograd as ag
 import nn
-from mnist import analytic, analytic_cnn, data, options
+from mnist import analytic, data, options
 from mnist.model import MODELS, build, model_input
 from mnist.options import positive_int
 
 # (atol, rtol) per pair: the analytic gradient is the same sums in another
 # order; a central difference is exact only to about ε² and rounding / ε.
 TOLERANCES = {"analytic": (1e-12, 1e-9), "numeric": (1e-7, 1e-5)}
-BY_HAND = {"mlp": analytic, "cnn": analytic_cnn}  # each has loss_and_grads(params, x, y)
+# The function of mnist.analytic that derives each model's gradients: f(params, x, y).
+BY_HAND = {"mlp": "loss_and_grads", "cnn": "cnn_loss_and_grads"}
 EPS = {"mlp": 1e-6, "cnn": 1e-7}  # central differences' step, --eps
 
 
@@ -86,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     loss().backward()
     params = dict(model.named_parameters())
-    _, by_hand = BY_HAND[args.model].loss_and_grads({k: p.data for k, p in params.items()}, x, y)
+    derivation = getattr(analytic, BY_HAND[args.model])
+    _, by_hand = derivation({k: p.data for k, p in params.items()}, x, y)
 
     eps = args.eps or EPS[args.model]
     print(f"batch of {len(x)} images, float64, {args.samples} sampled elements per parameter")

@@ -1,11 +1,11 @@
-"""mnist.analytic_cnn: the CNN's gradients by hand, against the engine and its own pieces."""
+"""mnist.analytic for the CNN: its gradients by hand, against the engine and its own pieces."""
 
 import numpy as np
 import pytest
 
 import autograd as ag
 import nn
-from mnist import analytic_cnn
+from mnist import analytic
 from mnist.model import cnn
 
 
@@ -23,7 +23,7 @@ def test_loss_and_every_gradient_equal_the_engines():
     loss = nn.functional.cross_entropy(model(ag.Tensor(x)), y)
     loss.backward()
 
-    by_hand_loss, by_hand = analytic_cnn.loss_and_grads(
+    by_hand_loss, by_hand = analytic.cnn_loss_and_grads(
         {name: p.data for name, p in model.named_parameters()}, x, y
     )
 
@@ -37,7 +37,7 @@ def test_correlate_is_the_sum_over_every_window():
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal((2, 3, 5, 6)), rng.standard_normal((4, 3, 3, 3))
 
-    out = analytic_cnn.correlate(x, w)
+    out = analytic.correlate(x, w)
 
     assert out.shape == (2, 4, 3, 4)
     expected = np.einsum("ncuv,ocuv->no", x[:, :, 1:4, 2:5], w)
@@ -54,11 +54,11 @@ def test_the_two_gradients_of_a_correlation_are_its_adjoints(which):
     eps = 1e-6
 
     if which == "weight":
-        grad = analytic_cnn.weight_grad(x, dz)
-        moved = [analytic_cnn.correlate(x, w + s * eps * direction) for s in (1, -1)]
+        grad = analytic.weight_grad(x, dz)
+        moved = [analytic.correlate(x, w + s * eps * direction) for s in (1, -1)]
     else:
-        grad = analytic_cnn.input_grad(dz, w)
-        moved = [analytic_cnn.correlate(x + s * eps * direction, w) for s in (1, -1)]
+        grad = analytic.input_grad(dz, w)
+        moved = [analytic.correlate(x + s * eps * direction, w) for s in (1, -1)]
 
     numeric = (np.sum(dz * moved[0]) - np.sum(dz * moved[1])) / (2 * eps)
     assert np.sum(grad * direction) == pytest.approx(numeric, rel=1e-7)
@@ -67,8 +67,8 @@ def test_the_two_gradients_of_a_correlation_are_its_adjoints(which):
 def test_max_pool_routes_the_gradient_to_the_first_maximum_and_drops_an_odd_edge():
     h = np.array([[[[1.0, 4.0, 0.0], [4.0, 2.0, 9.0], [9.0, 9.0, 9.0]]]])
 
-    pooled, where = analytic_cnn.max_pool(h)
-    dh = analytic_cnn.max_pool_grad(np.array([[[[5.0]]]]), where, h.shape)
+    pooled, where = analytic.max_pool(h)
+    dh = analytic.max_pool_grad(np.array([[[[5.0]]]]), where, h.shape)
 
     assert pooled.tolist() == [[[[4.0]]]]
     np.testing.assert_array_equal(dh, [[[[0, 5, 0], [0, 0, 0], [0, 0, 0]]]])

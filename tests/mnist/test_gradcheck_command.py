@@ -1,6 +1,6 @@
 import pytest
 
-from mnist import analytic, analytic_cnn, gradcheck
+from mnist import analytic, gradcheck
 
 
 def check(folder, capsys) -> tuple[int, str, str]:
@@ -53,14 +53,14 @@ def test_the_cnn_gradients_agree_too(tiny_mnist, capsys):
 
 
 def test_a_broken_cnn_gradient_fails_naming_the_parameter(tiny_mnist, capsys, monkeypatch):
-    correct = analytic_cnn.loss_and_grads
+    correct = analytic.cnn_loss_and_grads
 
     def broken(params, x, y):
         loss, grads = correct(params, x, y)
         grads["3.weight"] = grads["3.weight"] * 1.001
         return loss, grads
 
-    monkeypatch.setattr(analytic_cnn, "loss_and_grads", broken)
+    monkeypatch.setattr(analytic, "cnn_loss_and_grads", broken)
     status = gradcheck.main(
         ["--model", "cnn", "--data-dir", str(tiny_mnist), "--batch-size", "4", "--samples", "3"]
     )
