@@ -8,25 +8,20 @@ nn.optim.RMSprop. Run: ``python -m bench.engine_cnn [--epochs 5]``.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 if not __package__:  # run as `python bench/engine_cnn.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import autograd as ag
 import nn
+from bench.engine_mlp import training
 from bench.workload import (
-    ALPHA,
     CLASSES,
     DROPOUT,
-    EPS,
     IMAGE,
-    LR,
     Data,
     Epoch,
     Params,
-    batch_order,
     init_cnn_params,
     main,
 )
@@ -50,23 +45,8 @@ INIT = init_cnn_params  # the weights bench.run starts this variant from
 
 
 def setup(data: Data, params: Params) -> Epoch:
-    """An engine CNN starting from ``params``."""
-    cnn = model()
-    cnn.load_state_dict(params)
-    optimizer = nn.optim.RMSprop(cnn.parameters(), lr=LR, alpha=ALPHA, eps=EPS)
-    x, y = data.x.reshape(-1, *IMAGE), data.y
-
-    def epoch(seed: int) -> float:
-        batches = batch_order(len(y), seed)
-        start = time.perf_counter()
-        for idx in batches:
-            loss = nn.functional.cross_entropy(cnn(ag.Tensor(x[idx])), y[idx])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        return time.perf_counter() - start
-
-    return epoch
+    """An engine CNN starting from ``params``, trained by the MLP variant's loop."""
+    return training(model(), params, data.x.reshape(-1, *IMAGE), data.y)
 
 
 if __name__ == "__main__":

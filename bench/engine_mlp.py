@@ -18,6 +18,8 @@ from pathlib import Path
 if not __package__:  # run as `python bench/engine_mlp.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np
+
 import autograd as ag
 import nn
 from bench.workload import (
@@ -39,9 +41,13 @@ from bench.workload import (
 def setup(data: Data, params: Params) -> Epoch:
     """An engine model starting from ``params``."""
     model = nn.Sequential(nn.Linear(IN_FEATURES, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, CLASSES))
+    return training(model, params, data.x, data.y)
+
+
+def training(model: nn.Module, params: Params, x: np.ndarray, y: np.ndarray) -> Epoch:
+    """Epochs of the shared RMSprop on (x, y) for ``model``, starting from ``params``."""
     model.load_state_dict(params)
     optimizer = nn.optim.RMSprop(model.parameters(), lr=LR, alpha=ALPHA, eps=EPS)
-    x, y = data.x, data.y
 
     def epoch(seed: int) -> float:
         batches = batch_order(len(y), seed)

@@ -7,26 +7,20 @@ variants. Run: ``python -m bench.torch_cnn [--epochs 5]``.
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 from pathlib import Path
 
 if not __package__:  # run as `python bench/torch_cnn.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.torch_mlp import import_torch, training
 from bench.workload import (
-    ALPHA,
     CLASSES,
     DROPOUT,
-    EPS,
     IMAGE,
-    LR,
     Data,
     Epoch,
     Params,
-    Unavailable,
-    batch_order,
     init_cnn_params,
     main,
 )
@@ -35,15 +29,8 @@ INIT = init_cnn_params  # the weights bench.run starts this variant from
 
 
 def setup(data: Data, params: Params) -> Epoch:
-    """A PyTorch CNN starting from ``params``, using every core this process may run on."""
-    try:
-        import torch
-        import torch.nn.functional as F
-        from torch import nn
-    except ImportError as e:
-        raise Unavailable(f"torch is not importable ({e})") from e
-
-    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    """A PyTorch CNN starting from ``params``, trained by the MLP variant's loop."""
+    torch, nn = import_torch()
     model = nn.Sequential(
         nn.Conv2d(1, 32, 3),
         nn.ReLU(),
@@ -55,23 +42,7 @@ def setup(data: Data, params: Params) -> Epoch:
         nn.Dropout(DROPOUT),
         nn.Linear(64 * 5 * 5, CLASSES),
     )
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            p.copy_(torch.from_numpy(params[name]))
-    optimizer = torch.optim.RMSprop(model.parameters(), lr=LR, alpha=ALPHA, eps=EPS)
-    x, y = torch.from_numpy(data.x.reshape(-1, *IMAGE)), torch.from_numpy(data.y)
-
-    def epoch(seed: int) -> float:
-        batches = [torch.from_numpy(idx) for idx in batch_order(len(y), seed)]
-        start = time.perf_counter()
-        for idx in batches:
-            loss = F.cross_entropy(model(x[idx]), y[idx])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        return time.perf_counter() - start
-
-    return epoch
+    return training(torch, model, params, data.x.reshape(-1, *IMAGE), data.y)
 
 
 if __name__ == "__main__":

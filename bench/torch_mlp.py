@@ -11,9 +11,12 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 if not __package__:  # run as `python bench/torch_mlp.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
 
 from bench.workload import (
     ALPHA,
@@ -33,26 +36,35 @@ from bench.workload import (
 
 def setup(data: Data, params: Params) -> Epoch:
     """A PyTorch model starting from ``params``, using every core this process may run on."""
+    torch, nn = import_torch()
+    model = nn.Sequential(nn.Linear(IN_FEATURES, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, CLASSES))
+    return training(torch, model, params, data.x, data.y)
+
+
+def import_torch() -> tuple[Any, Any]:
+    """torch and torch.nn, set to use every core this process may run on."""
     try:
         import torch
-        import torch.nn.functional as F
         from torch import nn
     except ImportError as e:
         raise Unavailable(f"torch is not importable ({e})") from e
-
     torch.set_num_threads(len(os.sched_getaffinity(0)))
-    model = nn.Sequential(nn.Linear(IN_FEATURES, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, CLASSES))
+    return torch, nn
+
+
+def training(torch: Any, model: Any, params: Params, x: np.ndarray, y: np.ndarray) -> Epoch:
+    """Epochs of torch's RMSprop on (x, y) for the torch ``model``, starting from ``params``."""
     with torch.no_grad():
         for name, p in model.named_parameters():
             p.copy_(torch.from_numpy(params[name]))
     optimizer = torch.optim.RMSprop(model.parameters(), lr=LR, alpha=ALPHA, eps=EPS)
-    x, y = torch.from_numpy(data.x), torch.from_numpy(data.y)
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
 
     def epoch(seed: int) -> float:
         batches = [torch.from_numpy(idx) for idx in batch_order(len(y), seed)]
         start = time.perf_counter()
         for idx in batches:
-            loss = F.cross_entropy(model(x[idx]), y[idx])
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
