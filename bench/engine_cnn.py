@@ -16,29 +16,18 @@ if not __package__:  # run as `python bench/engine_cnn.py`
 import nn
 from bench.engine_mlp import training
 from bench.workload import (
-    CLASSES,
-    DROPOUT,
     IMAGE,
     Data,
     Epoch,
     Params,
+    example_cnn,
     init_cnn_params,
     main,
 )
 
 
 def model() -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Dropout(DROPOUT),
-        nn.Linear(64 * 5 * 5, CLASSES),
-    )
+    return example_cnn(nn)
 
 
 INIT = init_cnn_params  # the weights bench.run starts this variant from

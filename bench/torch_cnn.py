@@ -15,12 +15,11 @@ if not __package__:  # run as `python bench/torch_cnn.py`
 
 from bench.torch_mlp import import_torch, training
 from bench.workload import (
-    CLASSES,
-    DROPOUT,
     IMAGE,
     Data,
     Epoch,
     Params,
+    example_cnn,
     init_cnn_params,
     main,
 )
@@ -31,17 +30,7 @@ INIT = init_cnn_params  # the weights bench.run starts this variant from
 def setup(data: Data, params: Params) -> Epoch:
     """A PyTorch CNN starting from ``params``, trained by the MLP variant's loop."""
     torch, nn = import_torch()
-    model = nn.Sequential(
-        nn.Conv2d(1, 32, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Dropout(DROPOUT),
-        nn.Linear(64 * 5 * 5, CLASSES),
-    )
+    model = example_cnn(nn)
     return training(torch, model, params, data.x.reshape(-1, *IMAGE), data.y)
 
 

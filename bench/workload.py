@@ -22,6 +22,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -108,6 +109,22 @@ def init_cnn_params(seed: int = 0) -> Params:
         bound = 1 / np.sqrt(np.prod(CNN_SHAPES[f"{layer}.weight"][1:]))
         params[name] = rng.uniform(-bound, bound, shape).astype(np.float32)
     return params
+
+
+def example_cnn(nn: Any) -> Any:
+    """The issue's example CNN, built from `nn`: this project's or torch.nn, which
+    share these names and arguments."""
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(DROPOUT),
+        nn.Linear(64 * 5 * 5, CLASSES),
+    )
 
 
 def batch_order(n: int, seed: int) -> list[np.ndarray]:
