@@ -138,8 +138,8 @@ class Conv2d(Module):
         )
 
 
-class MaxPool2d(Module):
-    """The maximum of every window: `nn.functional.max_pool2d`."""
+class _Pool2d(Module):
+    """What MaxPool2d and AvgPool2d share: the geometry of their windows."""
 
     def __init__(
         self,
@@ -150,14 +150,18 @@ class MaxPool2d(Module):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
-
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AvgPool2d(MaxPool2d):
+class MaxPool2d(_Pool2d):
+    """The maximum of every window: `nn.functional.max_pool2d`."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class AvgPool2d(_Pool2d):
     """The mean of every window: `nn.functional.avg_pool2d`."""
 
     def forward(self, x: Tensor) -> Tensor:

@@ -110,13 +110,13 @@ def compiled() -> SimpleNamespace:
 
 
 def _typed(loop: Callable[..., None], arrays: int) -> Callable[..., None]:
-    """`loop`, called with its first `arrays` arguments flattened (views: they are
-    C-ordered) and its floats in the arrays' dtype: numba computes with a Python
-    float in float64."""
+    """`loop`, called with its first `arrays` arguments flattened (views of C-ordered
+    arrays: anything else is an error, never a silent copy that would lose the update)
+    and its floats in the arrays' dtype: numba computes with a Python float in float64."""
 
     def rule(*args: Any) -> None:
         f = args[0].dtype.type
         scalars = [x if type(x) is bool else f(x) for x in args[arrays:]]
-        loop(*[a.reshape(-1) for a in args[:arrays]], *scalars)
+        loop(*[a.reshape(-1, copy=False) for a in args[:arrays]], *scalars)
 
     return rule

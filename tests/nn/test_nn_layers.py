@@ -273,3 +273,8 @@ def test_pooling_layers_apply_their_function(layer, function):
     np.testing.assert_array_equal(pool(x).data, expected.data)
     assert list(pool.parameters()) == []
     assert repr(pool) == f"{layer.__name__}(kernel_size=3, stride=2, padding=1)"
+
+
+def test_an_average_pool_is_not_a_max_pool():
+    assert not isinstance(nn.AvgPool2d(2), nn.MaxPool2d)
+    assert not isinstance(nn.MaxPool2d(2), nn.AvgPool2d)
