@@ -14,7 +14,7 @@ from autograd import functional
 from autograd.anomaly import AnomalyError, detect_anomaly
 from autograd.draw import draw_graph
 from autograd.engine import grad, retain_grads
-from autograd.function import Context, Function, is_grad_enabled, no_grad, set_grad_enabled
+from autograd.function import Function, Node, is_grad_enabled, no_grad, set_grad_enabled
 from autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from autograd.ops import (
     abs,
@@ -45,7 +45,7 @@ from autograd.ops import (
 
 __all__ = [
     "AnomalyError",
-    "Context",
+    "Node",
     "Function",
     "GradcheckError",
     "Tensor",

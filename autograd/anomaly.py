@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from autograd.function import Context
+    from autograd.function import Node
     from autograd.tensor import Tensor
 
 enabled = False  # read by Function.apply and the engine; set by detect_anomaly
@@ -52,7 +52,7 @@ class AnomalyError(RuntimeError):
 
 
 class detect_anomaly(contextlib.ContextDecorator):
-    """Context manager and decorator: stop at the first op whose forward or backward
+    """Node manager and decorator: stop at the first op whose forward or backward
     makes NaN or inf, naming the op and the user's line that created it."""
 
     def __init__(self, check_forward: bool = True):
@@ -91,7 +91,7 @@ def check_forward(function: type, result: np.ndarray) -> traceback.FrameSummary 
     return created_at
 
 
-def check_backward(node: Context, input_grads: Sequence[Tensor | None]) -> None:
+def check_backward(node: Node, input_grads: Sequence[Tensor | None]) -> None:
     """Raises if the gradients that `node`'s backward returned hold NaN or inf."""
     for i, g in enumerate(input_grads):
         kinds = _non_finite(g.data) if g is not None else ""

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from autograd.function import Context
+from autograd.function import Node
 from autograd.optional import optional_import
 from autograd.tensor import Tensor
 
@@ -54,7 +54,7 @@ _LEAF_STYLE = {
 }
 _ANOMALY_STYLE = {"color": "red", "fontcolor": "red", "penwidth": "2"}
 
-Node = tuple[str, str, dict[str, str]]  # (node id, label, attributes)
+DrawnNode = tuple[str, str, dict[str, str]]  # (node id, label, attributes)
 
 
 def draw_graph(
@@ -66,7 +66,7 @@ def draw_graph(
     """
     graphviz = optional_import("graphviz")  # imported only when a graph is drawn
     names = {id(t): name for name, t in (params or {}).items()}
-    layers: dict[str, list[Node]] = {}  # layer ("" for none) -> its nodes
+    layers: dict[str, list[DrawnNode]] = {}  # layer ("" for none) -> its nodes
     leaf_ids: dict[int, str] = {}  # id(leaf) -> node id
     edges: list[tuple[str, str]] = []  # (input, op): the direction of the forward pass
     constants = itertools.count()
@@ -80,18 +80,18 @@ def draw_graph(
         return leaf_ids[id(t)]
 
     # Breadth-first from the root, with a queue rather than recursion: any depth works.
-    op_ids: dict[Context, str] = {}
-    queue: list[Context] = []
-    if root._ctx is None:
+    op_ids: dict[Node, str] = {}
+    queue: list[Node] = []
+    if root._node is None:
         leaf_id(root)
     else:
-        op_ids[root._ctx] = "op0"
-        queue.append(root._ctx)
-    for ctx in queue:
-        node_id = op_ids[ctx]
-        layers.setdefault("", []).append((node_id, *_op(ctx, show_values)))
-        for parent, shape, dtype in zip(ctx.parents, ctx.input_shapes, ctx.input_dtypes):
-            if isinstance(parent, Context):
+        op_ids[root._node] = "op0"
+        queue.append(root._node)
+    for node in queue:
+        node_id = op_ids[node]
+        layers.setdefault("", []).append((node_id, *_op(node, show_values)))
+        for parent, shape, dtype in zip(node.parents, node.input_shapes, node.input_dtypes):
+            if isinstance(parent, Node):
                 if parent not in op_ids:
                     op_ids[parent] = f"op{len(op_ids)}"
                     queue.append(parent)
@@ -121,26 +121,26 @@ def draw_graph(
     return dot
 
 
-def _op(ctx: Context, show_values: bool) -> tuple[str, dict[str, str]]:
+def _op(node: Node, show_values: bool) -> tuple[str, dict[str, str]]:
     """Label and attributes of an operation's node."""
-    lines = [ctx.function.__name__, _describe(ctx.output_shape, ctx.output_dtype)]
-    if ctx.made_by is not None:
-        lines.append(ctx.made_by)
-    style = _OP_STYLE if ctx.made_by is None else _BACKWARD_OP_STYLE
+    lines = [node.function.__name__, _describe(node.output_shape, node.output_dtype)]
+    if node.made_by is not None:
+        lines.append(node.made_by)
+    style = _OP_STYLE if node.made_by is None else _BACKWARD_OP_STYLE
     if not show_values:
         return _label(*lines), style
-    value, grad = _known_value_and_grad(ctx)
+    value, grad = _known_value_and_grad(node)
     lines.append("value freed" if value is None else f"value {_summary(value)}")
     lines.append("grad not kept" if grad is None else f"grad {_summary(grad)}")
     bad = _bad(value) or _bad(grad)
     return _label(*lines), style | (_ANOMALY_STYLE if bad else {})
 
 
-def _known_value_and_grad(ctx: Context) -> tuple[np.ndarray | None, np.ndarray | None]:
+def _known_value_and_grad(node: Node) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The arrays of an op's result and of its gradient, where something still holds them."""
-    out = ctx.output()
-    value = out.data if out is not None else ctx.kept_value
-    grad = out.grad.data if out is not None and out.grad is not None else ctx.kept_grad
+    out = node.output()
+    value = out.data if out is not None else node.kept_value
+    grad = out.grad.data if out is not None and out.grad is not None else node.kept_grad
     return value, grad
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from autograd import anomaly
-from autograd.function import Context, _thread, set_grad_enabled
+from autograd.function import Node, _thread, set_grad_enabled
 from autograd.tensor import Tensor
 
 SUM_OF_GRADIENTS = "sum of gradients"  # draw_graph's name for the engine's own additions
@@ -142,12 +142,12 @@ class _Gradients:
 
     def __init__(self, wanted: Sequence[Tensor] | None):
         self.leaves: dict[int, tuple[Tensor, Tensor]] = {}  # id(leaf) -> (leaf, dL/dleaf)
-        self.at_node: dict[Context, Tensor] = {}  # gradients of the wanted non-leaf tensors
-        self.retained: dict[Context, Tensor] = {}  # backward(): of the nodes that retain grads
+        self.at_node: dict[Node, Tensor] = {}  # gradients of the wanted non-leaf tensors
+        self.retained: dict[Node, Tensor] = {}  # backward(): of the nodes that retain grads
         self.every_leaf = wanted is None
         wanted = wanted or ()
-        self.wanted_leaves = {id(x) for x in wanted if x._ctx is None}
-        self.wanted_nodes = {x._ctx for x in wanted if x._ctx is not None}
+        self.wanted_leaves = {id(x) for x in wanted if x._node is None}
+        self.wanted_nodes = {x._node for x in wanted if x._node is not None}
 
     def add_to_leaf(self, leaf: Tensor, g: Tensor) -> None:
         if not self.every_leaf and id(leaf) not in self.wanted_leaves:
@@ -156,16 +156,20 @@ class _Gradients:
         self.leaves[id(leaf)] = (leaf, g if previous is None else previous[1] + g)
 
     def of(self, x: Tensor) -> Tensor:
-        g = self.at_node.get(x._ctx) if x._ctx is not None else self.leaves.get(id(x), (x, None))[1]
+        g = (
+            self.at_node.get(x._node)
+            if x._node is not None
+            else self.leaves.get(id(x), (x, None))[1]
+        )
         return g if g is not None else Tensor(np.zeros_like(x.data))
 
-    def worth_running(self, order: list[Context]) -> set[Context]:
+    def worth_running(self, order: list[Node]) -> set[Node]:
         """The nodes whose backward leads to a gradient that was asked for: all of
         them for backward(); for ag.grad, only those above a wanted tensor, so the
         graph below a wanted intermediate is neither run nor freed."""
         if self.every_leaf:
             return set(order)
-        useful: set[Context] = set()
+        useful: set[Node] = set()
         for node in reversed(order):  # a node's inputs come before it here
             for p in node.parents:
                 if isinstance(p, Tensor):
@@ -187,15 +191,15 @@ def _backpropagate(
     if retain_graph is None:
         retain_graph = create_graph  # a graph of gradients still needs the graph below it
     result = _Gradients(wanted)
-    pending: dict[Context, Tensor] = {}  # node -> dL/d(its output), summed over its uses
+    pending: dict[Node, Tensor] = {}  # node -> dL/d(its output), summed over its uses
     for root, g in zip(roots, root_grads):
         g = _root_grad(root, g)
-        if root._ctx is None:
+        if root._node is None:
             result.add_to_leaf(root, g)
         else:
-            pending[root._ctx] = pending[root._ctx] + g if root._ctx in pending else g
+            pending[root._node] = pending[root._node] + g if root._node in pending else g
 
-    order = _topological_order([r._ctx for r in roots if r._ctx is not None])
+    order = _topological_order([r._node for r in roots if r._node is not None])
     worth_running = result.worth_running(order)
     with set_grad_enabled(create_graph), anomaly.backward_pass(), _recorded_as(None):
         for node in order:
@@ -253,7 +257,7 @@ def _root_grad(root: Tensor, grad: Any) -> Tensor:
     return grad
 
 
-def _as_input_grads(node: Context, returned: Any) -> list[Tensor | None]:
+def _as_input_grads(node: Node, returned: Any) -> list[Tensor | None]:
     """What a backward returned, checked: one gradient per input, each of its input's
     shape, and in its input's dtype (an op mixing float32 and float64 computes in
     float64; the float32 input still gets a float32 gradient)."""
@@ -278,14 +282,14 @@ def _as_input_grads(node: Context, returned: Any) -> list[Tensor | None]:
     return input_grads
 
 
-def _topological_order(roots: list[Context]) -> list[Context]:
+def _topological_order(roots: list[Node]) -> list[Node]:
     """Nodes ordered so that each comes before the nodes of its inputs.
 
     Iterative depth-first search: a chain of any length needs no recursion.
     """
-    order: list[Context] = []
-    seen: set[Context] = set()
-    stack: list[tuple[Context, bool]] = [(node, False) for node in roots]
+    order: list[Node] = []
+    seen: set[Node] = set()
+    stack: list[tuple[Node, bool]] = [(node, False) for node in roots]
     while stack:
         node, inputs_done = stack.pop()
         if inputs_done:
@@ -295,6 +299,6 @@ def _topological_order(roots: list[Context]) -> list[Context]:
             continue
         seen.add(node)
         stack.append((node, True))
-        stack.extend((p, False) for p in node.parents if isinstance(p, Context) and p not in seen)
+        stack.extend((p, False) for p in node.parents if isinstance(p, Node) and p not in seen)
     order.reverse()
     return order

@@ -93,13 +93,13 @@ class set_grad_enabled(_GradMode):
 
 
 class no_grad(_GradMode):
-    """Context manager and decorator: nothing inside records a graph."""
+    """Node manager and decorator: nothing inside records a graph."""
 
     def __init__(self):
         super().__init__(False)
 
 
-class Context:
+class Node:
     """A node of the graph: what one Function call keeps for its backward.
 
     `parents[i]` is where the gradient of input i goes: the node that made that
@@ -107,7 +107,7 @@ class Context:
     """
 
     function: type[Function]
-    parents: tuple[Context | Tensor | None, ...]
+    parents: tuple[Node | Tensor | None, ...]
     needs_input_grad: tuple[bool, ...]
     input_shapes: tuple[tuple[int, ...] | None, ...]
     input_dtypes: tuple[np.dtype | None, ...]
@@ -149,7 +149,7 @@ class Context:
         """The saved output, made anew: holding the output Tensor itself would make a
         reference cycle (output -> node -> output) that only the cyclic GC could free."""
         out = Tensor(self._output_data)
-        out.requires_grad, out._ctx = True, self
+        out.requires_grad, out._node = True, self
         return out
 
     def release(self) -> None:
@@ -157,28 +157,28 @@ class Context:
         self._saved = self._output_data = None
 
 
-def _parent(value: Any) -> Context | Tensor | None:
+def _parent(value: Any) -> Node | Tensor | None:
     """Where the gradient for an input goes: its node, itself if a leaf, or nowhere."""
     if not isinstance(value, Tensor) or not value.requires_grad:
         return None
-    return value._ctx if value._ctx is not None else value
+    return value._node if value._node is not None else value
 
 
 class Function:
     """Base class of differentiable operations; see the module docstring."""
 
     @staticmethod
-    def forward(ctx: Context, *args: Any, **kwargs: Any) -> np.ndarray:
+    def forward(ctx: Node, *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> Tensor | None | tuple[Tensor | None, ...]:
+    def backward(ctx: Node, grad: Tensor) -> Tensor | None | tuple[Tensor | None, ...]:
         raise NotImplementedError
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         """Run forward on the inputs' arrays and record the node when grads are wanted."""
-        ctx = Context()
+        ctx = Node()
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         try:
             result = cls.forward(ctx, *arrays, **kwargs)
@@ -195,7 +195,7 @@ class Function:
         if True not in needs_input_grad or out.data.dtype.kind != "f":  # integers: no gradient
             return out
         out.requires_grad = True
-        out._ctx = ctx
+        out._node = ctx
         ctx.function, ctx.parents, ctx.needs_input_grad = cls, parents, needs_input_grad
         ctx.input_shapes = tuple([a.data.shape if isinstance(a, Tensor) else None for a in args])
         ctx.input_dtypes = tuple([a.data.dtype if isinstance(a, Tensor) else None for a in args])

@@ -12,7 +12,7 @@ class Tensor:
     """An n-dimensional array that records the operations computing it.
 
     `data` is the NumPy array. A tensor computed by an operation from tensors
-    that require grad keeps that operation's node in `_ctx`; `backward()`
+    that require grad keeps that operation's node in `_node`; `backward()`
     walks those nodes in reverse and leaves dL/d(leaf) in each leaf's `grad`.
     """
 
@@ -22,7 +22,7 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False):
         self.data: np.ndarray = _as_array(data)
         self.grad: Tensor | None = None
-        self._ctx = None  # the graph node that made this tensor; None for leaves
+        self._node = None  # the graph node that made this tensor; None for leaves
         self.requires_grad = False
         if requires_grad:
             if not np.issubdtype(self.data.dtype, np.floating):
@@ -52,12 +52,12 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         """True for tensors made by the user rather than by an operation."""
-        return self._ctx is None
+        return self._node is None
 
     @property
     def retains_grad(self) -> bool:
         """True for a non-leaf tensor whose gradient backward will keep in `.grad`."""
-        return self._ctx is not None and self._ctx.retains_grad
+        return self._node is not None and self._node.retains_grad
 
     def retain_grad(self) -> None:
         """Keep this tensor's gradient in `.grad` after backward, even if it is not a leaf.
@@ -70,8 +70,8 @@ class Tensor:
             raise RuntimeError(
                 "retain_grad() on a tensor that does not require grad: no gradient flows to it"
             )
-        if self._ctx is not None:
-            self._ctx.retains_grad = True
+        if self._node is not None:
+            self._node.retains_grad = True
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""

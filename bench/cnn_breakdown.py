@@ -54,13 +54,13 @@ def timed_functions(totals: dict[tuple[str, str, str], float]) -> Iterator[None]
     originals = []
 
     def wrap(cls: type, phase: str, method: Callable) -> Callable:
-        def timed(ctx, *args, **kwargs):
+        def timed(node, *args, **kwargs):
             first = args[0] if args else None
             key = (cls.__name__, phase, str(getattr(first, "shape", "")))
             stack.append(0.0)
             start = time.perf_counter()
             try:
-                return method(ctx, *args, **kwargs)
+                return method(node, *args, **kwargs)
             finally:
                 elapsed = time.perf_counter() - start
                 nested = stack.pop()

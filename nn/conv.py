@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd import Context, Function, Tensor
+from autograd import Function, Node, Tensor
 from autograd.ops.operands import as_tensors
 from nn.windows import Windows, chwn, nchw
 
@@ -101,21 +101,21 @@ class Conv2d(Function):
 
     @staticmethod
     def forward(
-        ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, windows: Windows
+        node: Node, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, windows: Windows
     ) -> np.ndarray:
         cols = im2col(chwn(x), windows)
         out = _weight_matrix(w) @ cols
         if b is not None:
             out += b[:, None]  # in place: out is a fresh array
-        ctx.windows = windows
-        ctx.save_for_backward(x, w, cols)  # cols: reused by the weight's gradient
+        node.windows = windows
+        node.save_for_backward(x, w, cols)  # cols: reused by the weight's gradient
         return nchw(out.reshape(len(w), *windows.out_size, len(x)))
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor | None, ...]:
-        x, w, cols = ctx.saved_tensors
-        dx, dw, db = ctx.needs_input_grad
-        windows = ctx.windows
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor | None, ...]:
+        x, w, cols = node.saved_tensors
+        dx, dw, db = node.needs_input_grad
+        windows = node.windows
         # dL/dx = col2im(wᵀ @ grad): each output's gradient spread over its window by w
         # dL/dw = grad @ colsᵀ: Σ_{n,i,j} grad[n, o, i, j] · xp[n, c, s·i + u, s·j + v]
         # dL/db = Σ_{n,i,j} grad[n, o, i, j]
@@ -134,20 +134,20 @@ class ConvTranspose(Function):
     """
 
     @staticmethod
-    def forward(ctx: Context, g: np.ndarray, w: np.ndarray, windows: Windows) -> np.ndarray:
-        ctx.windows = windows
-        ctx.save_for_backward(g, w)
+    def forward(node: Node, g: np.ndarray, w: np.ndarray, windows: Windows) -> np.ndarray:
+        node.windows = windows
+        node.save_for_backward(g, w)
         dx = col2im(_weight_matrix(w).T @ _matrix(g), w.shape[1], len(g), windows)
         return nchw(dx)
 
     @staticmethod
-    def backward(ctx: Context, u: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        g, w = ctx.saved_tensors
-        dg, dw = ctx.needs_input_grad
+    def backward(node: Node, u: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        g, w = node.saved_tensors
+        dg, dw = node.needs_input_grad
         # linear in g and in w: d/dg is conv2d(u, w), d/dw correlates u with g
         return (
-            Conv2d.apply(u, w, None, windows=ctx.windows) if dg else None,
-            ConvWeightGrad.apply(u, g, windows=ctx.windows) if dw else None,
+            Conv2d.apply(u, w, None, windows=node.windows) if dg else None,
+            ConvWeightGrad.apply(u, g, windows=node.windows) if dw else None,
         )
 
 
@@ -162,24 +162,24 @@ class ConvWeightGrad(Function):
 
     @staticmethod
     def forward(
-        ctx: Context,
+        node: Node,
         x: np.ndarray,
         g: np.ndarray,
         windows: Windows,
         cols: np.ndarray | None = None,
     ) -> np.ndarray:
-        ctx.windows = windows
-        ctx.save_for_backward(x, g)
+        node.windows = windows
+        node.save_for_backward(x, g)
         cols = im2col(chwn(x), windows) if cols is None else cols
         return (_matrix(g) @ cols.T).reshape(g.shape[1], x.shape[1], *windows.kernel)
 
     @staticmethod
-    def backward(ctx: Context, u: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        x, g = ctx.saved_tensors
-        dx, dg = ctx.needs_input_grad
+    def backward(node: Node, u: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        x, g = node.saved_tensors
+        dx, dg = node.needs_input_grad
         # linear in x and in g: d/dx is the transposed convolution of g with u,
         # d/dg is conv2d(x, u)
         return (
-            ConvTranspose.apply(g, u, windows=ctx.windows) if dx else None,
-            Conv2d.apply(x, u, None, windows=ctx.windows) if dg else None,
+            ConvTranspose.apply(g, u, windows=node.windows) if dx else None,
+            Conv2d.apply(x, u, None, windows=node.windows) if dg else None,
         )

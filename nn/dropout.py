@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograd import Context, Function, Tensor
+from autograd import Function, Node, Tensor
 from autograd.ops.operands import as_floating
 
 
@@ -40,12 +40,12 @@ class Dropout(Function):
     """out = x · scale, with scale = mask / (1 - p) drawn by `dropout`."""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, scale: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(scale)
+    def forward(node: Node, x: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        node.save_for_backward(scale)
         return x * scale
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None]:
-        (scale,) = ctx.saved_tensors
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, None]:
+        (scale,) = node.saved_tensors
         # dout/dx = scale: the kept elements pass the gradient, scaled alike
         return grad * scale, None

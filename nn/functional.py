@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 import autograd as ag
-from autograd import Context, Function, Tensor
+from autograd import Function, Node, Tensor
 from autograd.ops.operands import as_floating, as_tensors
 from autograd.ops.softmax import softmax_vjp, stable_parts
 from nn.conv import conv2d
@@ -53,17 +53,17 @@ class Linear(Function):
     """
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-        ctx.save_for_backward(x, w)
+    def forward(node: Node, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        node.save_for_backward(x, w)
         y = x @ w.T
         if b is not None:
             y += b  # in place: y is a fresh array
         return y
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor | None, ...]:
-        x, w = ctx.saved_tensors
-        dx, dw, db = ctx.needs_input_grad
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor | None, ...]:
+        x, w = node.saved_tensors
+        dx, dw, db = node.needs_input_grad
         rows, inputs = grad, x
         if grad.ndim != 2:  # every leading axis is a batch axis
             rows, inputs = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
@@ -115,19 +115,19 @@ class CrossEntropy(Function):
     """
 
     @staticmethod
-    def forward(ctx: Context, logits: np.ndarray, target: np.ndarray, reduction: str) -> np.ndarray:
+    def forward(node: Node, logits: np.ndarray, target: np.ndarray, reduction: str) -> np.ndarray:
         m, exp, total = stable_parts(logits, axis=1)  # exp(logits - m) ≤ 1 cannot overflow
         picked = logits[np.arange(len(target)), target] - m[:, 0]
         losses = np.log(total[:, 0]) - picked
-        ctx.save_for_backward(logits, exp / total)
-        ctx.target = target
-        ctx.n = len(target) if reduction == "mean" else 1  # what the summed loss is divided by
-        return losses.sum() / ctx.n
+        node.save_for_backward(logits, exp / total)
+        node.target = target
+        node.n = len(target) if reduction == "mean" else 1  # what the summed loss is divided by
+        return losses.sum() / node.n
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> Tensor:
-        logits, probs = ctx.saved_tensors
-        return CrossEntropyGrad.apply(logits, probs, grad, target=ctx.target, n=ctx.n)
+    def backward(node: Node, grad: Tensor) -> Tensor:
+        logits, probs = node.saved_tensors
+        return CrossEntropyGrad.apply(logits, probs, grad, target=node.target, n=node.n)
 
 
 class CrossEntropyGrad(Function):
@@ -140,29 +140,29 @@ class CrossEntropyGrad(Function):
 
     @staticmethod
     def forward(
-        ctx: Context,
+        node: Node,
         logits: np.ndarray,
         probs: np.ndarray,
         grad: np.ndarray,
         target: np.ndarray,
         n: int,
     ) -> np.ndarray:
-        ctx.save_for_backward(logits, grad)
-        ctx.target, ctx.n = target, n
+        node.save_for_backward(logits, grad)
+        node.target, node.n = target, n
         dlogits = probs.copy()
         dlogits[np.arange(len(target)), target] -= 1  # probs - one_hot(target)
         dlogits *= grad / n
         return dlogits
 
     @staticmethod
-    def backward(ctx: Context, u: Tensor) -> tuple[Tensor | None, None, Tensor | None]:
-        logits, grad = ctx.saved_tensors
-        dlogits, _, dgrad = ctx.needs_input_grad
+    def backward(node: Node, u: Tensor) -> tuple[Tensor | None, None, Tensor | None]:
+        logits, grad = node.saved_tensors
+        dlogits, _, dgrad = node.needs_input_grad
         probs = ag.softmax(logits, axis=1)
         return (
-            softmax_vjp(probs, u, (1,)) * (grad / ctx.n) if dlogits else None,
+            softmax_vjp(probs, u, (1,)) * (grad / node.n) if dlogits else None,
             None,
-            (u * (probs - _one_hot(ctx.target, probs.data))).sum() / ctx.n if dgrad else None,
+            (u * (probs - _one_hot(node.target, probs.data))).sum() / node.n if dgrad else None,
         )
 
 

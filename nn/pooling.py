@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Context, Function, Tensor
+from autograd import Function, Node, Tensor
 from autograd.ops.operands import as_floating
 from nn.windows import Windows, chwn, nchw
 
@@ -71,7 +71,7 @@ class MaxPool2d(Function):
 
     @staticmethod
     def forward(
-        ctx: Context, x: np.ndarray, windows: Windows, winner: np.ndarray | None = None
+        node: Node, x: np.ndarray, windows: Windows, winner: np.ndarray | None = None
     ) -> np.ndarray:
         xp = windows.pad(chwn(x), -np.inf if winner is None else 0)
         if winner is None:
@@ -80,13 +80,13 @@ class MaxPool2d(Function):
             out = np.zeros(winner.shape, dtype=x.dtype)
             for k, (u, v) in enumerate(windows.offsets()):
                 out += windows.at(xp, u, v) * (winner == k)
-        ctx.windows, ctx.winner = windows, winner
+        node.windows, node.winner = windows, winner
         return nchw(out)
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> Tensor:
+    def backward(node: Node, grad: Tensor) -> Tensor:
         # dout/dx = 1 at the window's maximum and 0 elsewhere: each gradient goes there
-        return MaxPool2dGrad.apply(grad, windows=ctx.windows, winner=ctx.winner)
+        return MaxPool2dGrad.apply(grad, windows=node.windows, winner=node.winner)
 
 
 def _max_and_winner(xp: np.ndarray, windows: Windows) -> tuple[np.ndarray, np.ndarray]:
@@ -109,8 +109,8 @@ class MaxPool2dGrad(Function):
     """dx = each output's gradient added at its window's maximum (max_pool2d's VJP)."""
 
     @staticmethod
-    def forward(ctx: Context, g: np.ndarray, windows: Windows, winner: np.ndarray) -> np.ndarray:
-        ctx.windows, ctx.winner = windows, winner
+    def forward(node: Node, g: np.ndarray, windows: Windows, winner: np.ndarray) -> np.ndarray:
+        node.windows, node.winner = windows, winner
         g = chwn(g)
         dxp = windows.zeros(g.shape[0], g.shape[-1], g.dtype)
         overlap = any(s < k for s, k in zip(windows.stride, windows.kernel))
@@ -122,17 +122,17 @@ class MaxPool2dGrad(Function):
         return nchw(windows.unpad(dxp))
 
     @staticmethod
-    def backward(ctx: Context, u: Tensor) -> Tensor:
+    def backward(node: Node, u: Tensor) -> Tensor:
         # linear in g: its VJP picks u at every window's maximum, as max_pool2d does
-        return MaxPool2d.apply(u, windows=ctx.windows, winner=ctx.winner)
+        return MaxPool2d.apply(u, windows=node.windows, winner=node.winner)
 
 
 class AvgPool2d(Function):
     """out = the mean of every window, the padding's zeros included."""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, windows: Windows) -> np.ndarray:
-        ctx.windows = windows
+    def forward(node: Node, x: np.ndarray, windows: Windows) -> np.ndarray:
+        node.windows = windows
         xp = windows.pad(chwn(x))
         total = np.zeros((x.shape[1], *windows.out_size, len(x)), dtype=x.dtype)
         for u, v in windows.offsets():
@@ -140,17 +140,17 @@ class AvgPool2d(Function):
         return nchw(total / (windows.kernel[0] * windows.kernel[1]))
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> Tensor:
+    def backward(node: Node, grad: Tensor) -> Tensor:
         # dout/dx = 1/(kh·kw) for every element of the window: each gradient spreads evenly
-        return AvgPool2dGrad.apply(grad, windows=ctx.windows)
+        return AvgPool2dGrad.apply(grad, windows=node.windows)
 
 
 class AvgPool2dGrad(Function):
     """dx = each output's gradient spread evenly over its window (avg_pool2d's VJP)."""
 
     @staticmethod
-    def forward(ctx: Context, g: np.ndarray, windows: Windows) -> np.ndarray:
-        ctx.windows = windows
+    def forward(node: Node, g: np.ndarray, windows: Windows) -> np.ndarray:
+        node.windows = windows
         share = chwn(g) / (windows.kernel[0] * windows.kernel[1])
         dxp = windows.zeros(share.shape[0], share.shape[-1], share.dtype)
         for u, v in windows.offsets():  # where windows overlap, shares add
@@ -158,6 +158,6 @@ class AvgPool2dGrad(Function):
         return nchw(windows.unpad(dxp))
 
     @staticmethod
-    def backward(ctx: Context, u: Tensor) -> Tensor:
+    def backward(node: Node, u: Tensor) -> Tensor:
         # linear in g, and the adjoint of avg_pool2d: its VJP is avg_pool2d again
-        return AvgPool2d.apply(u, windows=ctx.windows)
+        return AvgPool2d.apply(u, windows=node.windows)

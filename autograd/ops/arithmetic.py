@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.function import Context, Function
+from autograd.function import Function, Node
 from autograd.ops.operands import as_floating, as_tensor, as_tensors
 from autograd.ops.selection import where
 from autograd.ops.shape import unbroadcast
@@ -17,13 +17,13 @@ class Add(Function):
     """z = x + y"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        ctx.shapes = x.shape, y.shape
+    def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        node.shapes = x.shape, y.shape
         return x + y
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, Tensor]:
-        x_shape, y_shape = ctx.shapes
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, Tensor]:
+        x_shape, y_shape = node.shapes
         return unbroadcast(grad, x_shape), unbroadcast(grad, y_shape)
 
 
@@ -31,13 +31,13 @@ class Sub(Function):
     """z = x - y"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        ctx.shapes = x.shape, y.shape
+    def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        node.shapes = x.shape, y.shape
         return x - y
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, Tensor]:
-        x_shape, y_shape = ctx.shapes
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, Tensor]:
+        x_shape, y_shape = node.shapes
         return unbroadcast(grad, x_shape), unbroadcast(-grad, y_shape)
 
 
@@ -45,14 +45,14 @@ class Mul(Function):
     """z = x * y"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x, y)
+    def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        node.save_for_backward(x, y)
         return x * y
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        x, y = ctx.saved_tensors
-        dx, dy = ctx.needs_input_grad
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        x, y = node.saved_tensors
+        dx, dy = node.needs_input_grad
         # dz/dx = y, dz/dy = x
         return (
             unbroadcast(grad * y, x.shape) if dx else None,
@@ -64,15 +64,15 @@ class Div(Function):
     """z = x / y"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         z = x / y
-        ctx.save_for_backward(x, y, z)
+        node.save_for_backward(x, y, z)
         return z
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        x, y, z = ctx.saved_tensors
-        dx, dy = ctx.needs_input_grad
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        x, y, z = node.saved_tensors
+        dx, dy = node.needs_input_grad
         # dz/dx = 1/y, dz/dy = -x/y² = -z/y
         return (
             unbroadcast(grad / y, x.shape) if dx else None,
@@ -84,16 +84,16 @@ class Pow(Function):
     """z = x ** y"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):  # 0 ** -1 is inf, as in NumPy
             z = x**y
-        ctx.save_for_backward(x, y, z)
+        node.save_for_backward(x, y, z)
         return z
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        x, y, z = ctx.saved_tensors
-        dx, dy = ctx.needs_input_grad
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        x, y, z = node.saved_tensors
+        dx, dy = node.needs_input_grad
         # dz/dx = y·x^(y-1), taken as 0 at x = y = 0 (0·inf otherwise);
         # dz/dy = z·log(x), taken at x = 0 as 0 for y >= 0 and as -inf (inf·log 0) for y < 0.
         # Where a case is set by hand, the operands are replaced (x by 1, z by 0) so that
@@ -115,11 +115,11 @@ class Neg(Function):
     """z = -x"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+    def forward(node: Node, x: np.ndarray) -> np.ndarray:
         return -x
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> Tensor:
+    def backward(node: Node, grad: Tensor) -> Tensor:
         return -grad
 
 
@@ -127,14 +127,14 @@ class MatMul(Function):
     """z = x @ y, for 1-D, 2-D and batched operands as np.matmul."""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x, y)
+    def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        node.save_for_backward(x, y)
         return x @ y
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
-        x, y = ctx.saved_tensors
-        dx, dy = ctx.needs_input_grad
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        x, y = node.saved_tensors
+        dx, dy = node.needs_input_grad
         # A 1-D x is a row (1, k), a 1-D y a column (k, 1); the grad gets those axes back.
         x2 = x if x.ndim > 1 else x.reshape(1, -1)
         y2 = y if y.ndim > 1 else y.reshape(-1, 1)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.function import Context, Function
+from autograd.function import Function, Node
 from autograd.ops.operands import as_floating, as_tensor
 from autograd.ops.shape import broadcast_to
 from autograd.tensor import Tensor
@@ -34,9 +34,9 @@ def kept_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tuple[in
     return tuple(1 if axis is None or i in axis else n for i, n in enumerate(shape))
 
 
-def spread(grad: Tensor, ctx: Context) -> Tensor:
+def spread(grad: Tensor, node: Node) -> Tensor:
     """The gradient of a reduction, put back in the reduced axes and broadcast over them."""
-    return broadcast_to(grad.reshape(kept_shape(ctx.x_shape, ctx.axis)), ctx.x_shape)
+    return broadcast_to(grad.reshape(kept_shape(node.x_shape, node.axis)), node.x_shape)
 
 
 def drop_kept(z: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
@@ -48,28 +48,28 @@ class Sum(Function):
     """z = Σ x over `axis`"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
-        ctx.x_shape, ctx.axis = x.shape, normalize_axis(axis, x.ndim)
-        return x.sum(axis=ctx.axis, keepdims=keepdims)
+    def forward(node: Node, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
+        node.x_shape, node.axis = x.shape, normalize_axis(axis, x.ndim)
+        return x.sum(axis=node.axis, keepdims=keepdims)
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None, None]:
-        return spread(grad, ctx), None, None  # dz/dx = 1 for every summed element
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, None, None]:
+        return spread(grad, node), None, None  # dz/dx = 1 for every summed element
 
 
 class Mean(Function):
     """z = Σ x / n over `axis`"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
-        ctx.x_shape, ctx.axis = x.shape, normalize_axis(axis, x.ndim)
-        z = np.asarray(x.mean(axis=ctx.axis, keepdims=keepdims))
-        ctx.count = x.size // z.size if z.size else 0  # elements averaged into each result
+    def forward(node: Node, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
+        node.x_shape, node.axis = x.shape, normalize_axis(axis, x.ndim)
+        z = np.asarray(x.mean(axis=node.axis, keepdims=keepdims))
+        node.count = x.size // z.size if z.size else 0  # elements averaged into each result
         return z
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None, None]:
-        return spread(grad, ctx) / ctx.count, None, None  # dz/dx = 1/n
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, None, None]:
+        return spread(grad, node) / node.count, None, None  # dz/dx = 1/n
 
 
 class Max(Function):
@@ -77,31 +77,31 @@ class Max(Function):
     which is the maximum wherever it appears, takes all of it"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
-        return _extremum(ctx, x, np.max, axis, keepdims)
+    def forward(node: Node, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
+        return _extremum(node, x, np.max, axis, keepdims)
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None, None]:
-        (share,) = ctx.saved_tensors
-        return spread(grad, ctx) * share, None, None
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, None, None]:
+        (share,) = node.saved_tensors
+        return spread(grad, node) * share, None, None
 
 
 class Min(Max):
     """z = min x over `axis`; tied minima share the gradient equally (backward as Max)"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
-        return _extremum(ctx, x, np.min, axis, keepdims)
+    def forward(node: Node, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
+        return _extremum(node, x, np.min, axis, keepdims)
 
 
-def _extremum(ctx: Context, x: np.ndarray, reduce: Any, axis: Axis, keepdims: bool) -> Any:
+def _extremum(node: Node, x: np.ndarray, reduce: Any, axis: Axis, keepdims: bool) -> Any:
     """max or min of x; keeps for backward dz/dx: 1/k at each of the k elements equal to z
     (the NaNs where z is NaN)."""
-    ctx.x_shape, ctx.axis = x.shape, normalize_axis(axis, x.ndim)
-    z = reduce(x, axis=ctx.axis, keepdims=True)
+    node.x_shape, node.axis = x.shape, normalize_axis(axis, x.ndim)
+    z = reduce(x, axis=node.axis, keepdims=True)
     hit = (x == z) | (np.isnan(x) & np.isnan(z))
-    ctx.save_for_backward(hit / np.sum(hit, axis=ctx.axis, keepdims=True).astype(x.dtype))
-    return drop_kept(z, ctx.axis, keepdims)
+    node.save_for_backward(hit / np.sum(hit, axis=node.axis, keepdims=True).astype(x.dtype))
+    return drop_kept(z, node.axis, keepdims)
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:

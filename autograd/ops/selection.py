@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.function import Context, Function
+from autograd.function import Function, Node
 from autograd.ops.operands import as_tensors
 from autograd.ops.shape import unbroadcast
 from autograd.tensor import Tensor
@@ -16,16 +16,16 @@ class Where(Function):
     """z = x where condition holds, else y"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, y: np.ndarray, condition: np.ndarray) -> np.ndarray:
-        ctx.shapes = x.shape, y.shape
-        ctx.save_for_backward(condition)
+    def forward(node: Node, x: np.ndarray, y: np.ndarray, condition: np.ndarray) -> np.ndarray:
+        node.shapes = x.shape, y.shape
+        node.save_for_backward(condition)
         return np.where(condition, x, y)
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None]:
-        x_shape, y_shape = ctx.shapes
-        dx, dy, _ = ctx.needs_input_grad
-        (condition,) = ctx.saved_tensors
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None]:
+        x_shape, y_shape = node.shapes
+        dx, dy, _ = node.needs_input_grad
+        (condition,) = node.saved_tensors
         # the gradient goes to whichever input was chosen
         return (
             unbroadcast(where(condition, grad, 0), x_shape) if dx else None,
@@ -39,14 +39,14 @@ class Maximum(Function):
     (which z takes from either side) takes all of it"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        ctx.shapes = x.shape, y.shape
-        ctx.save_for_backward(_share(x > y, x, y))
+    def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        node.shapes = x.shape, y.shape
+        node.save_for_backward(_share(x > y, x, y))
         return np.maximum(x, y)
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, Tensor]:
-        return _split_between(ctx, grad)
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, Tensor]:
+        return _split_between(node, grad)
 
 
 class Minimum(Function):
@@ -54,14 +54,14 @@ class Minimum(Function):
     (which z takes from either side) takes all of it"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        ctx.shapes = x.shape, y.shape
-        ctx.save_for_backward(_share(x < y, x, y))
+    def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        node.shapes = x.shape, y.shape
+        node.save_for_backward(_share(x < y, x, y))
         return np.minimum(x, y)
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, Tensor]:
-        return _split_between(ctx, grad)
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, Tensor]:
+        return _split_between(node, grad)
 
 
 def _share(x_better: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -73,10 +73,10 @@ def _share(x_better: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return share
 
 
-def _split_between(ctx: Context, grad: Tensor) -> tuple[Tensor, Tensor]:
+def _split_between(node: Node, grad: Tensor) -> tuple[Tensor, Tensor]:
     """The VJP of max/min: x gets its share of the gradient, y the rest."""
-    x_shape, y_shape = ctx.shapes
-    (share,) = ctx.saved_tensors
+    x_shape, y_shape = node.shapes
+    (share,) = node.saved_tensors
     share = share.astype(grad.dtype)
     return unbroadcast(grad * share, x_shape), unbroadcast(grad * (1 - share), y_shape)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.function import Context, Function
+from autograd.function import Function, Node
 from autograd.ops.operands import as_tensor, as_tensors
 from autograd.tensor import Tensor
 
@@ -30,40 +30,40 @@ class BroadcastTo(Function):
     """z = x stretched to `shape` by NumPy's broadcasting rules"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        ctx.x_shape = x.shape
+    def forward(node: Node, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        node.x_shape = x.shape
         return np.broadcast_to(x, shape)
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None]:
-        return unbroadcast(grad, ctx.x_shape), None
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, None]:
+        return unbroadcast(grad, node.x_shape), None
 
 
 class Reshape(Function):
     """z = x with the same elements in a new shape"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        ctx.x_shape = x.shape
+    def forward(node: Node, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        node.x_shape = x.shape
         return x.reshape(shape)
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None]:
-        return grad.reshape(ctx.x_shape), None
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, None]:
+        return grad.reshape(node.x_shape), None
 
 
 class Transpose(Function):
     """z = x with its axes permuted (reversed when `axes` is None)"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axes: Sequence[int] | None) -> np.ndarray:
-        ctx.axes = None if axes is None else tuple(a % x.ndim for a in axes)
+    def forward(node: Node, x: np.ndarray, axes: Sequence[int] | None) -> np.ndarray:
+        node.axes = None if axes is None else tuple(a % x.ndim for a in axes)
         return x.transpose(axes)
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None]:
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, None]:
         # the inverse permutation puts every axis back
-        inverse = None if ctx.axes is None else tuple(np.argsort(ctx.axes))
+        inverse = None if node.axes is None else tuple(np.argsort(node.axes))
         return transpose(grad, inverse), None
 
 
@@ -71,24 +71,24 @@ class GetItem(Function):
     """z = x[index] for ints, slices, None, ..., integer arrays and boolean masks"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, index: Any) -> np.ndarray:
-        ctx.x_shape = x.shape
-        ctx.save_for_backward(index)
+    def forward(node: Node, x: np.ndarray, index: Any) -> np.ndarray:
+        node.x_shape = x.shape
+        node.save_for_backward(index)
         return x[index]
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None]:
-        (index,) = ctx.saved_tensors
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, None]:
+        (index,) = node.saved_tensors
         # each element of x gets the gradients of every place it was copied to
-        return ScatterAdd.apply(grad, ctx.x_shape, index), None
+        return ScatterAdd.apply(grad, node.x_shape, index), None
 
 
 class ScatterAdd(Function):
     """z = zeros(shape) with z[index] += g, repeated indices adding up (the VJP of x[index])"""
 
     @staticmethod
-    def forward(ctx: Context, g: np.ndarray, shape: tuple[int, ...], index: Any) -> np.ndarray:
-        ctx.save_for_backward(index)
+    def forward(node: Node, g: np.ndarray, shape: tuple[int, ...], index: Any) -> np.ndarray:
+        node.save_for_backward(index)
         z = np.zeros(shape, dtype=g.dtype)
         if _has_integer_array(index):
             np.add.at(z, index, g)  # unbuffered: a repeated index adds every time
@@ -97,8 +97,8 @@ class ScatterAdd(Function):
         return z
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None, None]:
-        (index,) = ctx.saved_tensors
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, None, None]:
+        (index,) = node.saved_tensors
         return grad[index], None, None
 
 
@@ -111,19 +111,19 @@ class Concatenate(Function):
     """z = the inputs joined along an existing axis"""
 
     @staticmethod
-    def forward(ctx: Context, *xs: np.ndarray, axis: int) -> np.ndarray:
+    def forward(node: Node, *xs: np.ndarray, axis: int) -> np.ndarray:
         z = np.concatenate(xs, axis=axis)
-        ctx.axis = axis % z.ndim
-        ctx.bounds = np.cumsum([0] + [x.shape[ctx.axis] for x in xs])
+        node.axis = axis % z.ndim
+        node.bounds = np.cumsum([0] + [x.shape[node.axis] for x in xs])
         return z
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, ...]:
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, ...]:
         # each input gets back its own slice of the gradient
-        before = (slice(None),) * ctx.axis
+        before = (slice(None),) * node.axis
         return tuple(
             grad[before + (slice(start, stop),)]
-            for start, stop in zip(ctx.bounds[:-1], ctx.bounds[1:])
+            for start, stop in zip(node.bounds[:-1], node.bounds[1:])
         )
 
 
@@ -131,16 +131,16 @@ class Stack(Function):
     """z = the inputs joined along a new axis"""
 
     @staticmethod
-    def forward(ctx: Context, *xs: np.ndarray, axis: int) -> np.ndarray:
+    def forward(node: Node, *xs: np.ndarray, axis: int) -> np.ndarray:
         z = np.stack(xs, axis=axis)
-        ctx.axis, ctx.count = axis % z.ndim, len(xs)
+        node.axis, node.count = axis % z.ndim, len(xs)
         return z
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, ...]:
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, ...]:
         # input i gets the gradient at position i of the new axis
-        before = (slice(None),) * ctx.axis
-        return tuple(grad[before + (i,)] for i in range(ctx.count))
+        before = (slice(None),) * node.axis
+        return tuple(grad[before + (i,)] for i in range(node.count))
 
 
 def broadcast_to(x: Any, shape: tuple[int, ...]) -> Tensor:

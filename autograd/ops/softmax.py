@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.function import Context, Function
+from autograd.function import Function, Node
 from autograd.ops.operands import as_floating
 from autograd.ops.reductions import Axis, drop_kept, normalize_axis, spread
 from autograd.tensor import Tensor
@@ -41,35 +41,35 @@ class LogSumExp(Function):
     """z = log Σ exp(x) over `axis`"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
-        ctx.x_shape, ctx.axis = x.shape, normalize_axis(axis, x.ndim)
-        m, _, total = stable_parts(x, ctx.axis)
+    def forward(node: Node, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
+        node.x_shape, node.axis = x.shape, normalize_axis(axis, x.ndim)
+        m, _, total = stable_parts(x, node.axis)
         with np.errstate(divide="ignore"):  # an empty axis: log 0 = -inf
             z = np.log(total) + m
-        ctx.save_for_backward(x)
-        return drop_kept(z, ctx.axis, keepdims)
+        node.save_for_backward(x)
+        return drop_kept(z, node.axis, keepdims)
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None, None]:
-        (x,) = ctx.saved_tensors
-        return spread(grad, ctx) * softmax(x, ctx.axis), None, None  # dz/dx = softmax(x)
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, None, None]:
+        (x,) = node.saved_tensors
+        return spread(grad, node) * softmax(x, node.axis), None, None  # dz/dx = softmax(x)
 
 
 class Softmax(Function):
     """s = exp(x) / Σ exp(x) along `axis`"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: Axis) -> np.ndarray:
-        ctx.axis = normalize_axis(axis, x.ndim)
-        _, e, total = stable_parts(x, ctx.axis)
+    def forward(node: Node, x: np.ndarray, axis: Axis) -> np.ndarray:
+        node.axis = normalize_axis(axis, x.ndim)
+        _, e, total = stable_parts(x, node.axis)
         s = e / total
-        ctx.save_for_backward(s)
+        node.save_for_backward(s)
         return s
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None]:
-        (s,) = ctx.saved_tensors
-        return softmax_vjp(s, grad, ctx.axis), None
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, None]:
+        (s,) = node.saved_tensors
+        return softmax_vjp(s, grad, node.axis), None
 
 
 def softmax_vjp(s: Tensor, grad: Tensor, axis: Axis) -> Tensor:
@@ -82,19 +82,19 @@ class LogSoftmax(Function):
     """z = x - logsumexp(x) along `axis`, computed as (x - m) - log Σ exp(x - m)"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, axis: Axis) -> np.ndarray:
-        ctx.axis = normalize_axis(axis, x.ndim)
-        m, _, total = stable_parts(x, ctx.axis)
+    def forward(node: Node, x: np.ndarray, axis: Axis) -> np.ndarray:
+        node.axis = normalize_axis(axis, x.ndim)
+        m, _, total = stable_parts(x, node.axis)
         with np.errstate(divide="ignore", over="ignore"):
             z = (x - m) - np.log(total)
-        ctx.save_for_backward(z)
+        node.save_for_backward(z)
         return z
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None]:
-        (z,) = ctx.saved_tensors
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, None]:
+        (z,) = node.saved_tensors
         # dz_i/dx_j = δ_ij - softmax_j, and softmax = exp(z)
-        return grad - z.exp() * grad.sum(axis=ctx.axis, keepdims=True), None
+        return grad - z.exp() * grad.sum(axis=node.axis, keepdims=True), None
 
 
 def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:

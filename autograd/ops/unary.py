@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd.function import Context, Function
+from autograd.function import Function, Node
 from autograd.ops.operands import as_floating, as_tensor, in_dtype, result_dtype
 from autograd.ops.selection import where
 from autograd.ops.shape import unbroadcast
@@ -17,15 +17,15 @@ class Exp(Function):
     """z = exp(x)"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+    def forward(node: Node, x: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):  # overflow gives inf, as in NumPy
             z = np.exp(x)
-        ctx.save_for_backward(z)
+        node.save_for_backward(z)
         return z
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> Tensor:
-        (z,) = ctx.saved_tensors
+    def backward(node: Node, grad: Tensor) -> Tensor:
+        (z,) = node.saved_tensors
         return grad * z  # dz/dx = exp(x) = z
 
 
@@ -33,14 +33,14 @@ class Log(Function):
     """z = log(x); log(0) is -inf"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x)
+    def forward(node: Node, x: np.ndarray) -> np.ndarray:
+        node.save_for_backward(x)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(x)
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> Tensor:
-        (x,) = ctx.saved_tensors
+    def backward(node: Node, grad: Tensor) -> Tensor:
+        (x,) = node.saved_tensors
         return grad / x  # dz/dx = 1/x
 
 
@@ -48,15 +48,15 @@ class Sqrt(Function):
     """z = √x"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+    def forward(node: Node, x: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             z = np.sqrt(x)
-        ctx.save_for_backward(z)
+        node.save_for_backward(z)
         return z
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> Tensor:
-        (z,) = ctx.saved_tensors
+    def backward(node: Node, grad: Tensor) -> Tensor:
+        (z,) = node.saved_tensors
         return grad / (2 * z)  # dz/dx = 1/(2√x)
 
 
@@ -64,14 +64,14 @@ class Tanh(Function):
     """z = tanh(x)"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+    def forward(node: Node, x: np.ndarray) -> np.ndarray:
         z = np.tanh(x)
-        ctx.save_for_backward(z)
+        node.save_for_backward(z)
         return z
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> Tensor:
-        (z,) = ctx.saved_tensors
+    def backward(node: Node, grad: Tensor) -> Tensor:
+        (z,) = node.saved_tensors
         return grad * (1 - z * z)  # dz/dx = 1 - tanh²(x)
 
 
@@ -79,14 +79,14 @@ class Sigmoid(Function):
     """z = 1 / (1 + exp(-x)), computed as exp(-log(1 + exp(-x))) so no exp overflows"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
+    def forward(node: Node, x: np.ndarray) -> np.ndarray:
         z = np.exp(-np.logaddexp(0, -x))
-        ctx.save_for_backward(z)
+        node.save_for_backward(z)
         return z
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> Tensor:
-        (z,) = ctx.saved_tensors
+    def backward(node: Node, grad: Tensor) -> Tensor:
+        (z,) = node.saved_tensors
         return grad * z * (1 - z)  # dz/dx = σ(x)(1 - σ(x))
 
 
@@ -94,13 +94,13 @@ class Relu(Function):
     """z = max(x, 0)"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x > 0)
+    def forward(node: Node, x: np.ndarray) -> np.ndarray:
+        node.save_for_backward(x > 0)
         return np.maximum(x, 0)
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> Tensor:
-        (positive,) = ctx.saved_tensors
+    def backward(node: Node, grad: Tensor) -> Tensor:
+        (positive,) = node.saved_tensors
         return grad * positive  # dz/dx = 1 where x > 0, else 0
 
 
@@ -108,13 +108,13 @@ class Abs(Function):
     """z = |x|"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(np.sign(x))
+    def forward(node: Node, x: np.ndarray) -> np.ndarray:
+        node.save_for_backward(np.sign(x))
         return np.abs(x)
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> Tensor:
-        (sign,) = ctx.saved_tensors
+    def backward(node: Node, grad: Tensor) -> Tensor:
+        (sign,) = node.saved_tensors
         return grad * sign  # dz/dx = sign(x)
 
 
@@ -122,35 +122,35 @@ class Clip(Function):
     """z = min(max(x, low), high); either bound may be None"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, low: Any, high: Any) -> np.ndarray:
+    def forward(node: Node, x: np.ndarray, low: Any, high: Any) -> np.ndarray:
         z = np.clip(x, low, high)  # array bounds may broadcast x to a larger shape
         inside = np.ones(z.shape, dtype=bool)
         if low is not None:
             inside &= x >= low
         if high is not None:
             inside &= x <= high
-        ctx.x_shape = x.shape
-        ctx.save_for_backward(inside)
+        node.x_shape = x.shape
+        node.save_for_backward(inside)
         return z
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None, None]:
-        (inside,) = ctx.saved_tensors
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, None, None]:
+        (inside,) = node.saved_tensors
         # dz/dx = 1 between the bounds, else 0
-        return unbroadcast(where(inside, grad, 0), ctx.x_shape), None, None
+        return unbroadcast(where(inside, grad, 0), node.x_shape), None, None
 
 
 class Cast(Function):
     """z = x converted to another floating dtype"""
 
     @staticmethod
-    def forward(ctx: Context, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
-        ctx.x_dtype = x.dtype
+    def forward(node: Node, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        node.x_dtype = x.dtype
         return x.astype(dtype)
 
     @staticmethod
-    def backward(ctx: Context, grad: Tensor) -> tuple[Tensor, None]:
-        return grad.astype(ctx.x_dtype), None  # dz/dx = 1, in x's dtype
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, None]:
+        return grad.astype(node.x_dtype), None  # dz/dx = 1, in x's dtype
 
 
 def astype(x: Any, dtype: Any) -> Tensor:

@@ -165,7 +165,7 @@ def test_retain_grads_keeps_every_value_and_gradient_until_the_root_goes(memory)
     x.grad = None
     kept = memory() - baseline
     assert kept >= 4 * NBYTES - SLACK  # the values and gradients of x * 1.5 and of + 1.0
-    add = y._ctx.parents[0]
+    add = y._node.parents[0]
     value, grad = weakref.ref(add.kept_value), weakref.ref(add.kept_grad)
     del add, y
     assert value() is None and grad() is None  # freed by reference counting alone

@@ -151,7 +151,7 @@ def test_retain_grads_keeps_values_and_grads_no_tensor_holds():
     with ag.retain_grads():
         loss = ((x + 1.0) * 2.0).sum()  # nothing holds x + 1 but its node
     loss.backward()  # after the block: the nodes recorded inside still keep their gradients
-    add = loss._ctx.parents[0].parents[0]
+    add = loss._node.parents[0].parents[0]
     assert add.function.__name__ == "Add" and add.output() is None
     np.testing.assert_array_equal(add.kept_value, [2.0, 3.0])
     np.testing.assert_array_equal(add.kept_grad, [2.0, 2.0])
@@ -163,7 +163,7 @@ def test_outside_retain_grads_nothing_is_kept():
         pass
     h = x * 2.0
     h.sum().backward()
-    assert h.grad is None and h._ctx.kept_value is None and h._ctx.kept_grad is None
+    assert h.grad is None and h._node.kept_value is None and h._node.kept_grad is None
 
 
 def test_retain_grads_is_a_decorator_too_and_nests():

@@ -93,7 +93,7 @@ def test_finite_computations_run_as_usual():
     with ag.detect_anomaly():
         y = (x.sqrt() * x.log()).sum()
         y.backward()
-    assert y._ctx.created_at.line == "y = (x.sqrt() * x.log()).sum()"
+    assert y._node.created_at.line == "y = (x.sqrt() * x.log()).sum()"
     np.testing.assert_allclose(x.grad.data, [1.0, np.log(4.0) / 4 + 0.5], rtol=1e-6)
 
 
@@ -107,7 +107,7 @@ def test_nests_restores_and_costs_nothing_when_off():
         assert anomaly.enabled  # restored after the error too
     assert not anomaly.enabled
     y = x.log()
-    assert y._ctx.created_at is None  # nothing recorded when off
+    assert y._node.created_at is None  # nothing recorded when off
     y.sum().backward()  # nor checked: the gradient is inf
 
 

@@ -101,7 +101,7 @@ def test_cross_entropy_backward_is_one_node():
 
     (g,) = ag.grad(F.cross_entropy(x, TARGET), x, create_graph=True)
 
-    assert g._ctx.function is F.CrossEntropyGrad
+    assert g._node.function is F.CrossEntropyGrad
 
 
 def test_cross_entropy_is_one_node_in_the_graph():
@@ -109,8 +109,8 @@ def test_cross_entropy_is_one_node_in_the_graph():
 
     loss = F.cross_entropy(x, TARGET)
 
-    assert loss._ctx.function is F.CrossEntropy
-    assert loss._ctx.parents == (x,)
+    assert loss._node.function is F.CrossEntropy
+    assert loss._node.parents == (x,)
 
 
 def test_cross_entropy_through_a_layer_passes_gradgradcheck():
