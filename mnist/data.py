@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 import nn
+from autograd import files
 
 MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -246,13 +247,13 @@ def download_file(
 
     expected = PAYLOAD_SHA256[name]
     target = Path(folder) / name
-    nn.serialization.remove_stale_temporaries(target)
+    files.remove_stale_temporaries(target)
     print(f"Downloading {name} into {folder}", file=sys.stderr)
     failures = {}
     for mirror in mirrors:
         url = mirror if mirror.endswith("/") else mirror + "/"
         url += name
-        tmp = nn.serialization.temporary_name(target)
+        tmp = files.temporary_name(target)
         try:
             # No pooch known_hash: it would check the .gz bytes, which differ by mirror.
             pooch.HTTPDownloader(progressbar=True, chunk_size=1 << 16)(url, tmp, None)

@@ -13,6 +13,7 @@ from nn.parameter import Parameter
 from nn.module import Module
 
 # isort: on
+from autograd.files import atomic_write
 from nn import functional, init, optim
 from nn.containers import Sequential
 from nn.layers import (
@@ -26,7 +27,7 @@ from nn.layers import (
     ReLU,
 )
 from nn.losses import CrossEntropyLoss, NLLLoss
-from nn.serialization import atomic_write, load, save
+from nn.serialization import load, save
 
 __all__ = [
     "AvgPool2d",

@@ -6,32 +6,24 @@ names joined with "/" ("model/0.weight", "optimizer/state/0/step", "epoch");
 `load` rebuilds the nesting. Numbers and strings are stored as 0-d arrays and
 come back as 0-d arrays (`int(x)`, `float(x)`, `x.item()` read them).
 
-Files are written under a temporary name beside the target,
-`.{name}.{pid}-{hex}.tmp` (the writer's process id, then a random part), then
-renamed. A process killed mid-write leaves its temporary file behind; the next
-write to the same target removes it: at once when no process with that id runs
-any more (or the name has no id), else once it is untouched for
-`STALE_TEMPORARY_S` (a live writer touches its file with every write).
+Files are written atomically, by `autograd.files.write_atomically`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import re
-import secrets
-import time
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 import numpy as np
 
+from autograd.files import write_atomically
+
 SEPARATOR = "/"
 MAX_BYTES = 2 * 1024**3  # what `load` allocates at most, by default
-STALE_TEMPORARY_S = 600  # a temporary file untouched this long has no live writer
 
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -62,7 +54,7 @@ def save(state: Mapping[str, Any], path: PathLike) -> None:
                 with archive.open(name + ".npy", mode="w", force_zip64=True) as member:
                     np.lib.format.write_array(member, array, allow_pickle=False)
 
-    _write_atomically(path, write)
+    write_atomically(path, write)
 
 
 def load(path: PathLike, *, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
@@ -171,12 +163,6 @@ def _size(nbytes: int) -> str:
     return f"{nbytes} B"
 
 
-def atomic_write(path: PathLike, content: bytes | str) -> None:
-    """Write `content` (str as UTF-8) to `path` atomically, as `save` writes its files."""
-    data = content.encode() if isinstance(content, str) else content
-    _write_atomically(path, lambda file: file.write(data))
-
-
 def _flatten(tree: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, np.ndarray]]:
     """(joined name, array) for every leaf; an empty dict is kept as its name + "/"."""
     if not tree and prefix:
@@ -212,73 +198,3 @@ def _insert(tree: dict[str, Any], name: str, value: np.ndarray, path: str) -> No
         if isinstance(node.get(leaf), dict):
             raise ValueError(f"{path} has both a value and a dict at {name!r}")
         node[leaf] = value
-
-
-def _write_atomically(path: PathLike, write: Callable[[IO[bytes]], Any]) -> None:
-    """Run `write` on a temporary file beside `path`, sync it, then rename it to `path`."""
-    path = os.fspath(path)
-    remove_stale_temporaries(path)
-    temporary = temporary_name(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    try:
-        with os.fdopen(os.open(temporary, flags, 0o666), "wb") as file:  # 0o666: umask applies
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    if os.name == "posix":  # make the rename itself durable
-        descriptor = os.open(os.path.dirname(temporary), os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-
-
-def temporary_name(path: PathLike) -> str:
-    """A fresh temporary file name beside `path`, as the atomic writes use them."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    token = f"{os.getpid()}-{secrets.token_hex(4)}"
-    return os.path.join(folder, f".{os.path.basename(path)}.{token}.tmp")
-
-
-def remove_stale_temporaries(path: PathLike, older_than_s: float = STALE_TEMPORARY_S) -> None:
-    """Delete the temporary files of writes to `path` that were killed mid-way: those
-    whose writer no longer runs, and those untouched for `older_than_s` seconds."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    name = re.escape(os.path.basename(path))
-    pattern = re.compile(rf"\.{name}\.(?:(\d+)-)?[0-9a-f]{{8}}\.tmp")
-    deadline = time.time() - older_than_s
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            match = pattern.fullmatch(entry.name)
-            if not match:
-                continue
-            with contextlib.suppress(FileNotFoundError):  # another process was quicker
-                writer = match.group(1)
-                if not _running(writer) or entry.stat().st_mtime < deadline:
-                    os.unlink(entry.path)
-
-
-def _running(pid: str | None) -> bool:
-    """Whether a process with this id may run on this machine (None: the name had no id).
-
-    Where processes cannot be asked (not POSIX), every writer counts as running, so
-    only the age of its file tells.
-    """
-    if pid is None:
-        return False
-    if os.name != "posix":
-        return True
-    try:
-        os.kill(int(pid), 0)  # signal 0 checks, and sends nothing
-    except (ProcessLookupError, OverflowError):  # no such process, or no such id
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
