@@ -14,8 +14,9 @@ from autograd import functional
 from autograd.anomaly import AnomalyError, detect_anomaly
 from autograd.draw import draw_graph
 from autograd.engine import grad, retain_grads
-from autograd.function import Function, Node, is_grad_enabled, no_grad, set_grad_enabled
+from autograd.function import Function, Node
 from autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from autograd.modes import is_grad_enabled, no_grad, set_grad_enabled
 from autograd.ops import (
     abs,
     broadcast_to,

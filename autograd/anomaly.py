@@ -14,35 +14,25 @@ arithmetic, yet it is usually where a NaN later comes from, so the forward
 check stops there. Pass `check_forward=False` to check only the backward pass
 (as PyTorch does), e.g. when the forward legitimately holds -inf.
 
-When off, this costs one flag test (`anomaly.enabled`) per op application and
-per backward node.
+The mode is per thread, like grad mode: it is a watcher (autograd.modes), and
+when off it costs nothing beyond the core's test for watchers.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import threading
 import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from autograd.modes import Watcher, state, watching
+
 if TYPE_CHECKING:
     from autograd.function import Node
     from autograd.tensor import Tensor
-
-enabled = False  # read by Function.apply and the engine; set by detect_anomaly
-_check_forward = True
-
-
-class _ThreadState(threading.local):
-    backward_depth = 0  # > 0 while this thread's engine runs backward functions
-
-
-_thread = _ThreadState()
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -51,59 +41,53 @@ class AnomalyError(RuntimeError):
     """An operation produced NaN or inf while `detect_anomaly()` was active."""
 
 
-class detect_anomaly(contextlib.ContextDecorator):
-    """Node manager and decorator: stop at the first op whose forward or backward
+class detect_anomaly(watching):
+    """Context manager and decorator: stop at the first op whose forward or backward
     makes NaN or inf, naming the op and the user's line that created it."""
 
     def __init__(self, check_forward: bool = True):
         self.check_forward = check_forward
-        self.previous: list[tuple[bool, bool]] = []  # a stack: a decorated function may recurse
+        super().__init__(_AnomalyWatcher(check_forward))
 
-    def __enter__(self) -> None:
-        global enabled, _check_forward
-        self.previous.append((enabled, _check_forward))
-        enabled, _check_forward = True, self.check_forward
-
-    def __exit__(self, *exc: object) -> None:
-        global enabled, _check_forward
-        enabled, _check_forward = self.previous.pop()
+    def _recreate_cm(self) -> detect_anomaly:
+        return detect_anomaly(self.check_forward)
 
 
-class backward_pass:
-    """Marks a backward pass: the ops that backward functions run are not checked as
-    forward steps, since the node whose backward ran them is checked and named instead."""
-
-    def __enter__(self) -> None:
-        _thread.backward_depth += 1
-
-    def __exit__(self, *exc: object) -> None:
-        _thread.backward_depth -= 1
+def is_enabled() -> bool:
+    """True inside detect_anomaly() in this thread."""
+    return any(isinstance(w, _AnomalyWatcher) for w in state.watchers)
 
 
-def check_forward(function: type, result: np.ndarray) -> traceback.FrameSummary | None:
-    """The user's line that applies `function`; raises if `result` holds NaN or inf."""
-    created_at = _user_frame()
-    kinds = _non_finite(result) if _check_forward and not _thread.backward_depth else ""
-    if kinds:
-        raise AnomalyError(
-            f"{function.__name__} produced {kinds} in its forward, created at {_where(created_at)}"
-        )
-    return created_at
+class _AnomalyWatcher(Watcher):
+    def __init__(self, check_forward: bool):
+        self.check_forward = check_forward
+        self.in_backward = 0  # > 0 while a node's backward runs: its ops are checked with it
 
-
-def check_backward(node: Node, input_grads: Sequence[Tensor | None]) -> None:
-    """Raises if the gradients that `node`'s backward returned hold NaN or inf."""
-    for i, g in enumerate(input_grads):
-        kinds = _non_finite(g.data) if g is not None else ""
+    def recorded(self, node: Node, args: tuple, kwargs: dict, out: Tensor) -> None:
+        node.created_at = _user_frame()
+        kinds = non_finite(out.data) if self.check_forward and not self.in_backward else ""
         if kinds:
-            name = node.function.__name__
             raise AnomalyError(
-                f"{name} produced {kinds} in its backward (the gradient of its input {i}); "
-                f"the {name} was created at {_where(node.created_at)}"
+                f"{node.function.__name__} produced {kinds} in its forward, "
+                f"created at {_where(node.created_at)}"
             )
 
+    def before(self, node: Node, grad: Tensor) -> None:
+        self.in_backward += 1
 
-def _non_finite(array: np.ndarray) -> str:
+    def after(self, node: Node, input_grads: Sequence[Tensor | None]) -> None:
+        self.in_backward -= 1
+        for i, g in enumerate(input_grads):
+            kinds = non_finite(g.data) if g is not None else ""
+            if kinds:
+                name = node.function.__name__
+                raise AnomalyError(
+                    f"{name} produced {kinds} in its backward (the gradient of its input {i}); "
+                    f"the {name} was created at {_where(node.created_at)}"
+                )
+
+
+def non_finite(array: np.ndarray) -> str:
     """What non-finite values `array` holds ('nan', 'inf', '-inf', joined by 'and'), or ''."""
     if not np.issubdtype(array.dtype, np.floating) or np.isfinite(array).all():
         return ""

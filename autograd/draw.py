@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from autograd.anomaly import non_finite
 from autograd.function import Node
 from autograd.optional import optional_import
 from autograd.tensor import Tensor
@@ -71,7 +72,13 @@ def draw_graph(
     edges: list[tuple[str, str]] = []  # (input, op): the direction of the forward pass
     constants = itertools.count()
 
-    def leaf_id(t: Tensor) -> str:
+    def leaf_id(t: Tensor | None, shape: tuple[int, ...], dtype: np.dtype) -> str:
+        """The id of a leaf's node; a tensor that is gone (t None) was a constant."""
+        if t is None:
+            node_id = f"const{next(constants)}"
+            label = _label("constant", _describe(shape, dtype))
+            layers.setdefault("", []).append((node_id, label, _LEAF_STYLE["constant"]))
+            return node_id
         if id(t) not in leaf_ids:
             node_id = leaf_ids[id(t)] = f"leaf{len(leaf_ids)}"
             name = names.get(id(t))
@@ -83,7 +90,7 @@ def draw_graph(
     op_ids: dict[Node, str] = {}
     queue: list[Node] = []
     if root._node is None:
-        leaf_id(root)
+        leaf_id(root, root.shape, root.dtype)
     else:
         op_ids[root._node] = "op0"
         queue.append(root._node)
@@ -91,18 +98,15 @@ def draw_graph(
         node_id = op_ids[node]
         layers.setdefault("", []).append((node_id, *_op(node, show_values)))
         for parent, shape, dtype in zip(node.parents, node.input_shapes, node.input_dtypes):
-            if isinstance(parent, Node):
+            if parent is not None and parent.is_leaf:
+                edges.append((leaf_id(parent.tensor(), shape, dtype), node_id))
+            elif parent is not None:
                 if parent not in op_ids:
                     op_ids[parent] = f"op{len(op_ids)}"
                     queue.append(parent)
                 edges.append((op_ids[parent], node_id))
-            elif isinstance(parent, Tensor):
-                edges.append((leaf_id(parent), node_id))
             elif shape is not None:  # a tensor that needs no grad: only shape and dtype are kept
-                const_id = f"const{next(constants)}"
-                label = _label("constant", _describe(shape, dtype))
-                layers[""].append((const_id, label, _LEAF_STYLE["constant"]))
-                edges.append((const_id, node_id))
+                edges.append((leaf_id(None, shape, dtype), node_id))
             # else a non-tensor argument (an axis, a shape): not a node
 
     dot = graphviz.Digraph(
@@ -165,7 +169,7 @@ def _describe(shape: tuple[int, ...], dtype: np.dtype) -> str:
 
 def _bad(a: np.ndarray | None) -> bool:
     """True when `a` holds NaN or inf."""
-    return a is not None and np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all()
+    return a is not None and bool(non_finite(a))
 
 
 def _summary(a: np.ndarray | None) -> str:

@@ -1,4 +1,4 @@
-"""Function: one differentiable operation, its forward and its vector-Jacobian product.
+"""Function and Node: one differentiable operation, and one recorded call of it.
 
 Every operation in the engine, built-in or user-defined, is a subclass of
 `Function` with two static methods:
@@ -11,139 +11,138 @@ Every operation in the engine, built-in or user-defined, is a subclass of
         positional input (a tuple when there are several, None where an
         input needs no gradient), written with Tensor operations.
 
-`MyOp.apply(*args)` runs forward and, when gradients are wanted, records the
-context `ctx` as the node of the graph that links the result to its inputs.
-Because backward is written with Tensor operations, running it with recording
-switched on (`create_graph=True`) builds the graph of the gradient itself.
+`ctx` is the call's `Node` (PyTorch names it ctx; the built-in ops call it
+`node`). `MyOp.apply(*args)` runs forward and, when a gradient is wanted, links
+the node into the graph. Because backward is written with Tensor operations,
+running it with recording on (`create_graph=True`) builds the graph of the
+gradient itself.
+
+Why the graph links nodes, not tensors: a tensor is a value that the user holds
+and may drop, or replace; a node is the operation that made it, and keeps just
+what its vector-Jacobian product needs (the saved arrays, the inputs' shapes)
+and where each input's gradient goes. So the graph lives exactly as long as its
+root does, whatever intermediate tensors are gone, and backward walks operations,
+which is what it differentiates. A tensor the user made that requires grad has a
+`Leaf` node, where its gradient ends up, so that every link is a node.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import traceback
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from autograd import anomaly
+from autograd.modes import state
 from autograd.tensor import Tensor
 
 _OUTPUT = object()  # stands for the output among the saved values
 
 
-class _ThreadState(threading.local):
-    """Per-thread switches: each thread sees its own, and a new thread starts with these."""
-
-    grad_enabled = True
-    retaining_grads = False  # inside ag.retain_grads(): results keep their values and gradients
-    backward_step: str | None = None  # what the engine is running, when create_graph records it
-
-
-_thread = _ThreadState()
-
-
-def is_grad_enabled() -> bool:
-    """True when operations record a graph in this thread."""
-    return _thread.grad_enabled
-
-
-class _GradMode(contextlib.ContextDecorator):
-    """Set this thread's grad mode inside a `with` block or a decorated function."""
-
-    def __init__(self, mode: bool):
-        self.mode = mode
-        self.previous: list[bool] = []  # a stack: one object may be entered again inside itself
-
-    def __enter__(self) -> None:
-        self.previous.append(_thread.grad_enabled)
-        _thread.grad_enabled = self.mode
-
-    def __exit__(self, *exc: object) -> None:
-        _thread.grad_enabled = self.previous.pop()
-
-    def _recreate_cm(self) -> _GradMode:
-        """A fresh one for each call of a decorated function, so that threads (and
-        recursive calls) calling it at once never share one stack."""
-        return _GradMode(self.mode)
-
-
-class set_grad_enabled(_GradMode):
-    """Switch graph recording on or off for this thread, as torch.set_grad_enabled:
-    at once when called (`ag.set_grad_enabled(False)`); in a `with` block or as a
-    decorator, the previous mode comes back after the block or each call."""
-
-    def __init__(self, mode: bool):
-        super().__init__(bool(mode))
-        super().__enter__()  # takes effect now, as if the `with` had begun
-        self.entered_at_init = True
-
-    def __enter__(self) -> None:
-        if self.entered_at_init:  # `with set_grad_enabled(m):` right after __init__
-            self.entered_at_init = False
-        else:
-            super().__enter__()
-
-    def __call__(self, function: Any) -> Any:
-        if self.entered_at_init:  # a decorator acts only while the function runs
-            self.entered_at_init = False
-            super().__exit__()
-        return super().__call__(function)
-
-
-class no_grad(_GradMode):
-    """Node manager and decorator: nothing inside records a graph."""
-
-    def __init__(self):
-        super().__init__(False)
-
-
 class Node:
-    """A node of the graph: what one Function call keeps for its backward.
+    """One recorded call of a Function: what its backward needs, and where the
+    gradients it computes go.
 
     `parents[i]` is where the gradient of input i goes: the node that made that
-    input, the input itself when it is a leaf that requires grad, or None.
+    input, the `Leaf` of a tensor the user made, or None (a constant, a number).
+    Ops may set any other attribute on their node in forward, for backward.
     """
 
-    function: type[Function]
-    parents: tuple[Node | Tensor | None, ...]
-    needs_input_grad: tuple[bool, ...]
-    input_shapes: tuple[tuple[int, ...] | None, ...]
-    input_dtypes: tuple[np.dtype | None, ...]
-    # For ag.draw_graph: the output's shape and dtype, and the output itself while it lives.
+    is_leaf = False
+    parents: tuple[Node | None, ...] = ()
+    needs_input_grad: tuple[bool, ...] = ()
+    input_shapes: tuple[tuple[int, ...] | None, ...] = ()
+    input_dtypes: tuple[np.dtype | None, ...] = ()
     output_shape: tuple[int, ...]
     output_dtype: np.dtype
-    output: weakref.ref[Tensor]
-    # For ag.detect_anomaly: the line of user code that created the node, noted while on.
-    created_at: traceback.FrameSummary | None = None
-    # For t.retain_grad() and ag.retain_grads(): backward keeps dL/d(output) when this is set,
-    # in the output's .grad, and under ag.retain_grads() also here, beside the output's array.
-    retains_grad = False
-    kept_value: np.ndarray | None = None
-    kept_grad: np.ndarray | None = None
-    # For ag.draw_graph of a gradient's graph: the backward step that recorded this node
-    # ("Mul.backward", or the engine's sum of gradients), None for forward nodes.
-    made_by: str | None = None
+    output: weakref.ref[Tensor]  # the result, while it lives (for drawing, retained grads)
+    # Set by watchers (autograd.modes), read by what they serve:
+    created_at: traceback.FrameSummary | None = None  # detect_anomaly: the user's line
+    retains_grad = False  # t.retain_grad(), ag.retain_grads(): backward keeps dL/d(output)
+    kept_value: np.ndarray | None = None  # ag.retain_grads(): the output's value ...
+    kept_grad: np.ndarray | None = None  # ... and its gradient, beside the node
+    made_by: str | None = None  # create_graph: the backward step that recorded this node
 
-    def __init__(self):
-        self._saved: tuple[Any, ...] = ()
-        self._output_data: np.ndarray | None = None
+    def __init__(self, function: type[Function]):
+        self.function = function
+        self._saved: tuple[Any, ...] | None = ()
+        self._versions: tuple[int | None, ...] = ()
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep values for backward, freed after it; arrays come back as `saved_tensors`."""
         self._saved = values
 
     @property
-    def saved_tensors(self) -> tuple[Tensor, ...]:
-        """The saved values as Tensors; raises once backward has freed them."""
+    def saved_tensors(self) -> tuple[Any, ...]:
+        """The saved values as Tensors; raises once backward has freed them, or when a
+        saved input was changed in place since it was saved."""
         if self._saved is None:
             raise RuntimeError(
                 f"Cannot run {self.function.__name__}.backward again: its saved tensors were "
                 "freed by the first backward. Pass retain_graph=True to the first "
                 "backward() (or ag.grad()) to backpropagate through the graph twice."
             )
-        return tuple(self._output_tensor() if v is _OUTPUT else v for v in self._saved)
+        for value, version in zip(self._saved, self._versions):
+            if version is not None and value._version != version:
+                raise RuntimeError(
+                    f"A tensor of shape {value.shape} that {self.function.__name__} saved for "
+                    f"its backward was modified in place after the forward (version "
+                    f"{value._version}, saved at {version}; e.g. an optimizer step). Compute "
+                    "the forward again after the change, or step after the last backward."
+                )
+        return tuple([self._output_tensor() if v is _OUTPUT else v for v in self._saved])
+
+    def link(
+        self, out: Tensor, result: Any, args: Sequence[Any], arrays: list, parents: tuple
+    ) -> None:
+        """Make this node the one that made `out` (forward's `result`) from `args`, whose
+        arrays forward saw as `arrays`."""
+        self.parents = parents
+        self.needs_input_grad = tuple([p is not None for p in parents])
+        self.input_shapes = tuple([a.data.shape if isinstance(a, Tensor) else None for a in args])
+        self.input_dtypes = tuple([a.data.dtype if isinstance(a, Tensor) else None for a in args])
+        self.output_shape, self.output_dtype = out.data.shape, out.data.dtype
+        self.output = weakref.ref(out)
+        out.requires_grad, out._node = True, self
+        if self._saved:
+            saved = [_tie(value, args, arrays, (result, out.data)) for value in self._saved]
+            self._saved = tuple(saved)
+            self._versions = tuple([v._version if isinstance(v, Tensor) else None for v in saved])
+            if any([v is _OUTPUT for v in saved]):
+                self._output_data = out.data  # what saved_tensors rebuilds the output from
+
+    def vjp(self, grad: Tensor) -> list[Tensor | None]:
+        """The function's backward on `grad`, checked: one gradient per input, each of
+        its input's shape, and in its input's dtype (an op mixing float32 and float64
+        computes in float64; the float32 input still gets a float32 gradient)."""
+        returned = self.function.backward(self, grad)
+        input_grads = list(returned) if isinstance(returned, tuple) else [returned]
+        name = self.function.__name__
+        if len(input_grads) != len(self.parents):
+            raise RuntimeError(
+                f"{name}.backward returned {len(input_grads)} gradients "
+                f"for {len(self.parents)} inputs"
+            )
+        for i, (g, parent) in enumerate(zip(input_grads, self.parents)):
+            if g is None or parent is None:
+                continue
+            if not isinstance(g, Tensor):
+                g = input_grads[i] = Tensor(np.asarray(g))
+            if g.data.shape != self.input_shapes[i]:
+                raise RuntimeError(
+                    f"{name}.backward returned a gradient of shape {g.shape} "
+                    f"for input {i} of shape {self.input_shapes[i]}"
+                )
+            if g.data.dtype != self.input_dtypes[i]:
+                input_grads[i] = g.astype(self.input_dtypes[i])
+        return input_grads
+
+    def release(self) -> None:
+        """Free the saved tensors, so the arrays they hold can go."""
+        self._saved = self._output_data = None
 
     def _output_tensor(self) -> Tensor:
         """The saved output, made anew: holding the output Tensor itself would make a
@@ -152,16 +151,22 @@ class Node:
         out.requires_grad, out._node = True, self
         return out
 
-    def release(self) -> None:
-        """Free the saved tensors, so the arrays they hold can go."""
-        self._saved = self._output_data = None
 
+class Leaf(Node):
+    """The node of a tensor the user made that requires grad: where its gradient ends.
 
-def _parent(value: Any) -> Node | Tensor | None:
-    """Where the gradient for an input goes: its node, itself if a leaf, or nowhere."""
-    if not isinstance(value, Tensor) or not value.requires_grad:
-        return None
-    return value._node if value._node is not None else value
+    It holds the tensor weakly: a tensor nobody holds has no `.grad` to read.
+    Backward adds into `.grad` under one lock, so threads that share parameters
+    lose no update.
+    """
+
+    is_leaf = True
+    function = None
+    accumulating = threading.Lock()
+
+    def __init__(self, tensor: Tensor):  # no Function, nothing saved: Node's __init__ is not run
+        self.tensor = weakref.ref(tensor)
+        self.output_shape, self.output_dtype = tensor.data.shape, tensor.data.dtype
 
 
 class Function:
@@ -177,50 +182,62 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
-        """Run forward on the inputs' arrays and record the node when grads are wanted."""
-        ctx = Node()
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        """Run forward on the inputs' arrays; when a gradient is wanted, link the
+        result to its inputs through a new node of the graph."""
+        node = Node(cls)
+        arrays = _arrays_of(args)
         try:
-            result = cls.forward(ctx, *arrays, **kwargs)
+            result = cls.forward(node, *arrays, **kwargs)
         except ValueError as error:  # NumPy's shape errors, told with the op and its operands
             shapes = " and ".join(str(a.shape) for a in args if isinstance(a, Tensor))
             raise ValueError(f"{cls.__name__} of shapes {shapes}: {error}") from error
         out = Tensor(result)
-        if anomaly.enabled:  # ag.detect_anomaly(): note the caller's line, stop at nan/inf
-            ctx.created_at = anomaly.check_forward(cls, out.data)
-        if not _thread.grad_enabled:
-            return out
-        parents = tuple([_parent(a) for a in args])
-        needs_input_grad = tuple([p is not None for p in parents])
-        if True not in needs_input_grad or out.data.dtype.kind != "f":  # integers: no gradient
-            return out
-        out.requires_grad = True
-        out._node = ctx
-        ctx.function, ctx.parents, ctx.needs_input_grad = cls, parents, needs_input_grad
-        ctx.input_shapes = tuple([a.data.shape if isinstance(a, Tensor) else None for a in args])
-        ctx.input_dtypes = tuple([a.data.dtype if isinstance(a, Tensor) else None for a in args])
-        ctx.output_shape, ctx.output_dtype = out.data.shape, out.data.dtype
-        ctx.output = weakref.ref(out)
-        if _thread.retaining_grads:  # ag.retain_grads(): keep the value; backward, the gradient
-            ctx.retains_grad, ctx.kept_value = True, out.data
-        if _thread.backward_step is not None:  # recorded by a backward with create_graph=True
-            ctx.made_by = _thread.backward_step
-        if ctx._saved:
-            ctx._saved = tuple([_saved_as_tensor(v, args, arrays, result, out) for v in ctx._saved])
-            if any([v is _OUTPUT for v in ctx._saved]):
-                ctx._output_data = out.data  # what saved_tensors rebuilds the output from
+        parents = tuple([node_of(a) for a in args]) if state.grad_enabled else ()
+        if any(parents) and out.data.dtype.kind == "f":  # integers have no gradient
+            node.link(out, result, args, arrays, parents)
+        for watcher in state.watchers:  # features that observe the forward (autograd.modes)
+            watcher.recorded(node, args, kwargs, out)
         return out
 
 
-def _saved_as_tensor(value: Any, args: tuple, arrays: list, result: Any, out: Tensor) -> Any:
-    """An input's or the output's array comes back as that Tensor, so that a
-    backward written with Tensor ops differentiates through it (grad of grad);
-    any other saved array is a constant Tensor, and anything else comes back as is."""
-    if isinstance(value, Tensor):
-        return value
+def node_of(value: Any) -> Node | None:
+    """Where a gradient for `value` goes: the node that made it, its Leaf if the user
+    made it, or None when it needs no gradient."""
+    if not isinstance(value, Tensor) or not value.requires_grad:
+        return None
+    if value._node is not None:
+        return value._node
+    if value._leaf is None:
+        value._leaf = Leaf(value)
+    return value._leaf
+
+
+def _arrays_of(args: tuple) -> list[Any]:
+    """The inputs' arrays, one array object per position (a view where the same one
+    comes twice, as in `x * x.detach()`), so that a saved array names one input."""
+    arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+    if len(arrays) == 2:
+        if arrays[0] is arrays[1] and isinstance(arrays[1], np.ndarray):
+            arrays[1] = arrays[1].view()
+    elif len(arrays) > 2:
+        seen: set[int] = set()
+        for i, a in enumerate(arrays):
+            if isinstance(a, np.ndarray):
+                if id(a) in seen:
+                    arrays[i] = a.view()
+                seen.add(id(arrays[i]))
+    return arrays
+
+
+def _tie(value: Any, args: Sequence[Any], arrays: list[Any], results: tuple) -> Any:
+    """A saved value as backward sees it. An input's array, matched by its position,
+    comes back as that input Tensor, so that a backward written with Tensor ops
+    differentiates through it (grad of grad); the output's comes back as the output.
+    Anything else saved is a constant for double backward, as in PyTorch: a saved
+    array becomes a Tensor that requires no grad, and other values come back as is."""
     for arg, array in zip(args, arrays):
         if value is array and isinstance(arg, Tensor):
             return arg
-    if value is result or value is out.data:
+    if value is results[0] or value is results[1]:  # a NumPy scalar result was made an array
         return _OUTPUT
     return Tensor(value) if isinstance(value, np.ndarray) else value

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from autograd.engine import grad
-from autograd.function import set_grad_enabled
+from autograd.modes import set_grad_enabled
 from autograd.ops import stack
 from autograd.ops.shape import Reshape
 from autograd.tensor import Tensor

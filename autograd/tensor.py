@@ -18,6 +18,8 @@ class Tensor:
 
     __array_ufunc__ = None  # `ndarray op Tensor` defers to Tensor's reflected operator
     __hash__ = object.__hash__  # usable in sets and dicts despite __eq__ below
+    _leaf = None  # a leaf's graph node, made when an operation first uses it (function.Leaf)
+    _versions: list[int] | None = None  # [in-place changes so far], shared with detached copies
 
     def __init__(self, data: Any, requires_grad: bool = False):
         self.data: np.ndarray = _as_array(data)
@@ -88,8 +90,24 @@ class Tensor:
         return ops.astype(self, dtype)
 
     def detach(self) -> Tensor:
-        """The same values, cut from the graph."""
-        return Tensor(self.data)
+        """The same values (the same memory, and the same version), cut from the graph."""
+        if self._versions is None:
+            self._versions = [0]
+        detached = Tensor(self.data)
+        detached._versions = self._versions
+        return detached
+
+    @property
+    def _version(self) -> int:
+        """How many times the data was changed in place through `bump_version()`."""
+        return 0 if self._versions is None else self._versions[0]
+
+    def bump_version(self) -> None:
+        """Note an in-place change of `data`: a graph that saved this tensor before it
+        refuses to run its backward, rather than use the new values."""
+        if self._versions is None:
+            self._versions = [0]
+        self._versions[0] += 1
 
     def backward(
         self,
