@@ -53,6 +53,7 @@ def uniform_(
 ) -> Tensor:
     """Fill with draws from U(a, b)."""
     tensor.data[...] = _rng(rng).uniform(a, b, tensor.shape)
+    tensor.bump_version()
     return tensor
 
 
@@ -61,12 +62,14 @@ def normal_(
 ) -> Tensor:
     """Fill with draws from N(mean, std²)."""
     tensor.data[...] = _rng(rng).normal(mean, std, tensor.shape)
+    tensor.bump_version()
     return tensor
 
 
 def zeros_(tensor: Tensor) -> Tensor:
     """Fill with zeros."""
     tensor.data[...] = 0
+    tensor.bump_version()
     return tensor
 
 

@@ -187,6 +187,7 @@ class Module:
             )
         for name, p in own.items():
             np.copyto(p.data, values[name], casting="same_kind")
+            p.bump_version()
 
     # ----- display -----
     def extra_repr(self) -> str:

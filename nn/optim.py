@@ -79,6 +79,7 @@ class Optimizer:
             self._update(work, grad, self.state[i])
             if work is not data:
                 data[...] = work
+            p.bump_version()  # a graph that saved p before this step can no longer use it
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
         """Update `p` in place from its gradient `g` (C-ordered, of one dtype) with
