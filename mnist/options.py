@@ -69,8 +69,9 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
         type=existing_folder,
-        help="folder with the four MNIST IDX files, .gz or not "
-        "(default: $MNIST_DATA, else a user cache folder, downloaded when missing)",
+        help="folder holding the four MNIST IDX files, .gz or not; nothing is downloaded "
+        "into it: a missing file is an error naming it (default: $MNIST_DATA, likewise, "
+        "else a user cache folder, where missing files are downloaded and checked)",
     )
 
 

@@ -61,6 +61,22 @@ def test_a_failed_download_is_one_line_saying_how_to_use_local_files(
     assert "--data-dir DIR or set $MNIST_DATA" in lines[1]
 
 
+def test_a_data_dir_lacking_files_is_one_line_naming_them(
+    tiny_mnist, tmp_path, monkeypatch, capsys, server
+):
+    folder = copy_of(tiny_mnist, tmp_path)
+    test_files = data.FILES["test"]
+    for name in test_files:  # served instead, so that a download would succeed
+        (folder / name).rename(server.root / name)
+        monkeypatch.setitem(data.PAYLOAD_SHA256, name, data.payload_sha256(server.root / name))
+    monkeypatch.setattr(data, "MIRRORS", (server.url,))
+
+    assert main("--data-dir", str(folder), "--hidden", "8", "--epochs", "1") == 1
+
+    lacks = f"{folder}, given by --data-dir (data_dir), lacks {', '.join(test_files)} (2 of"
+    assert lacks in one_line(capsys) and server.requests == []
+
+
 def test_a_data_dir_that_does_not_exist_is_refused_not_created(tmp_path, capsys):
     assert main("--data-dir", str(tmp_path / "mnsit")) == 2
     assert "argument --data-dir: no such folder" in one_line(capsys)
