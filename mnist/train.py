@@ -44,7 +44,7 @@ OPTIMIZERS = {"sgd": nn.optim.SGD, "rmsprop": nn.optim.RMSprop, "adam": nn.optim
 DIAGNOSTICS_EVERY = 50  # batches: sampled often enough to see, rarely enough to cost < 3%
 DEFAULTS = {  # each optimizer's own defaults
     "sgd": {"lr": 0.05, "momentum": 0.9},
-    "rmsprop": {"lr": 2e-3},
+    "rmsprop": {"lr": 2e-3, "alpha": 0.9, "eps": 1e-7},  # the seed's, not PyTorch's
     "adam": {"lr": 1e-3},
 }
 SHIFT = {"mlp": 0, "cnn": 1}  # each model's own --shift

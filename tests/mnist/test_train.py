@@ -50,6 +50,13 @@ def test_defaults_are_the_reference_setup():
     assert (args.epochs, args.batch_size, args.optimizer, args.hidden) == (5, 128, "rmsprop", 512)
 
 
+def test_rmsprop_keeps_the_seeds_alpha_and_eps():
+    trainer = train.Trainer(train.parse_args([]), 1000)
+
+    assert isinstance(trainer.optimizer, nn.optim.RMSprop)
+    assert (trainer.optimizer.alpha, trainer.optimizer.eps) == (0.9, 1e-7)
+
+
 def test_prints_test_accuracy_every_epoch(tiny_mnist, capsys):
     run(tiny_mnist, "--epochs", "2")
     lines = [line for line in capsys.readouterr().out.splitlines() if "test accuracy" in line]
