@@ -503,7 +503,8 @@ def _save_and_explain_interrupt(trainer: Trainer, args: argparse.Namespace, sign
 
 
 def write_metrics(history: list[dict[str, Any]], path: str) -> None:
-    """The JSON of API.md: every epoch's numbers and the final test accuracy."""
+    """The --metrics JSON of the public interface (README): every epoch's numbers and
+    the final test accuracy."""
     metrics = {"epochs": history, "test_accuracy": history[-1]["test_accuracy"]}
     nn.atomic_write(path, json.dumps(metrics, indent=2) + "\n")
 
