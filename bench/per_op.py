@@ -40,7 +40,7 @@ class Framework:
 
 
 def engine() -> Framework:
-    """The project's engine, per API.md."""
+    """The project's engine, through its public interface (README)."""
     import autograd as ag
 
     tensor, Tensor = ag.tensor, ag.Tensor  # AttributeError while the engine lacks them

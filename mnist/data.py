@@ -6,17 +6,19 @@ then the data in row-major order, big-endian. Files may be gzip-compressed;
 that is detected from the content, not the name.
 
 Where the files are: the ``data_dir`` argument, else ``$MNIST_DATA``, else a
-per-user cache folder (``pooch.os_cache("autograd-mnist")``). Only that cache
-folder is created when missing; a ``data_dir`` or ``$MNIST_DATA`` that is not
-an existing folder is an error, so a misspelled path is caught, not filled.
-Each file is found under its standard name (``train-images-idx3-ubyte.gz``)
-or, when that is absent, without the ``.gz`` (as it is after ``gunzip``).
+per-user cache folder (``pooch.os_cache("autograd-mnist")``). A ``data_dir`` or
+``$MNIST_DATA`` is a folder of yours: it must exist and hold the files, and
+nothing is downloaded into it (MNIST's test files next to your Fashion-MNIST
+would mix two datasets); a missing file is an error that names the files it
+lacks. Only the cache folder is created and filled by downloads. Each file is
+found under its standard name (``train-images-idx3-ubyte.gz``) or, when that is
+absent, without the ``.gz`` (as it is after ``gunzip``).
 
-Trust: files already in that folder are used as given, without a checksum,
-so any dataset in the same layout (Fashion-MNIST under the MNIST names, say)
-loads too. Only missing files are downloaded, and a downloaded file is kept
-only if the SHA-256 of its uncompressed payload matches ``PAYLOAD_SHA256``
-(the payloads are the same on every mirror, the ``.gz`` bytes are not).
+Trust: files already in the folder are used as given, without a checksum, so
+any dataset in the same layout (Fashion-MNIST under the MNIST names, say) loads
+too. Only missing files are downloaded, and a downloaded file is kept only if
+the SHA-256 of its uncompressed payload matches ``PAYLOAD_SHA256`` (the
+payloads are the same on every mirror, the ``.gz`` bytes are not).
 """
 
 from __future__ import annotations
@@ -200,6 +202,15 @@ def default_data_dir() -> Path:
     return Path(pooch.os_cache("autograd-mnist"))
 
 
+def _given_folder(data_dir: str | os.PathLike | None) -> tuple[Path, str] | None:
+    """The folder named by ``data_dir``, else by ``$MNIST_DATA``, and which named it."""
+    if data_dir is not None:
+        return Path(data_dir).expanduser(), "--data-dir (data_dir)"
+    if os.environ.get("MNIST_DATA"):
+        return Path(os.environ["MNIST_DATA"]).expanduser(), "$MNIST_DATA"
+    return None
+
+
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """The MNIST folder: ``data_dir``, else ``$MNIST_DATA``, else the user cache.
 
@@ -207,12 +218,10 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     FileNotFoundError (or NotADirectoryError) says so; only the cache is
     created, by the first download.
     """
-    if data_dir is not None:
-        folder, given = Path(data_dir).expanduser(), "--data-dir (data_dir)"
-    elif os.environ.get("MNIST_DATA"):
-        folder, given = Path(os.environ["MNIST_DATA"]).expanduser(), "$MNIST_DATA"
-    else:
+    given = _given_folder(data_dir)
+    if given is None:
         return default_data_dir()
+    folder, given = given
     if not folder.exists():
         raise FileNotFoundError(
             f"the MNIST folder {folder}, given by {given}, does not exist: check the path, "
@@ -306,23 +315,28 @@ def load(
     """Images (uint8, [N, 28, 28]) and labels (uint8, [N], each 0-9) of ``split``.
 
     ``split`` is "train" or "test". Files present in the folder (see
-    ``resolve_data_dir``), compressed or not, are used as they are; missing
-    ones are downloaded from ``mirrors`` (default ``MIRRORS``) and checked, or
-    with ``download=False`` raise FileNotFoundError. A file that does not hold
-    a non-empty split of MNIST's shape raises IDXError naming it.
+    ``resolve_data_dir``), compressed or not, are used as they are. Missing
+    ones are downloaded from ``mirrors`` (default ``MIRRORS``) and checked
+    when the folder is the user cache; a ``data_dir`` or ``$MNIST_DATA`` that
+    lacks any of the four files, or the cache with ``download=False``, raises
+    FileNotFoundError naming them. A file that does not hold a non-empty split
+    of MNIST's shape raises IDXError naming it.
     """
     if split not in FILES:
         raise ValueError(f"split must be one of {', '.join(FILES)}, got {split!r}")
+    given = _given_folder(data_dir)
     folder = resolve_data_dir(data_dir)
     names = FILES[split]
     missing = [name for name in names if find_file(folder, name) is None]
+    if missing and given is not None:
+        raise FileNotFoundError(_lacking(folder, given[1]))
     if missing and not download:
         raise FileNotFoundError(
             f"{', '.join(missing)} not found in {folder} (download=False); "
             "put the files there or point --data-dir or $MNIST_DATA at a folder that has them"
         )
     if missing:
-        folder.mkdir(parents=True, exist_ok=True)  # only the default cache can be missing
+        folder.mkdir(parents=True, exist_ok=True)  # the cache, made by the first download
     for name in missing:
         download_file(name, folder, mirrors=MIRRORS if mirrors is None else mirrors)
 
@@ -346,6 +360,17 @@ def load(
             f"({len(wrong)} such labels)"
         )
     return images, labels
+
+
+def _lacking(folder: Path, given: str) -> str:
+    """What a folder given by the user lacks of the four files, and what to do."""
+    absent = [name for name in FILES["train"] + FILES["test"] if find_file(folder, name) is None]
+    return (
+        f"the MNIST folder {folder}, given by {given}, lacks {', '.join(absent)} "
+        f"({len(absent)} of the four MNIST files, .gz optional); nothing is downloaded into "
+        "a folder you give: put the files there, or give neither --data-dir nor $MNIST_DATA "
+        f"to download MNIST into the cache folder {default_data_dir()}"
+    )
 
 
 def _describe(array: np.ndarray) -> str:

@@ -14,6 +14,8 @@ The batch is the first `--batch-size` images of the test split (see
 batch of the same shape is drawn instead, with a note saying so; `--random`
 asks for one outright. The graph depends only on the batch's shape, so either
 way the picture is the same, except for the values that `--show-values` adds.
+Those repeat from run to run: the weights and the CNN's dropout masks are drawn
+from one generator of fixed seed (`SEED`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from mnist import data, options
 from mnist.model import MODELS, build, model_input
 
 FORMATS = (".svg", ".png", ".pdf", ".dot")
+SEED = 0  # of the weights and the dropout masks: the same file every run
 INSTALL_GRAPHVIZ = (
     "install Graphviz (apt-get install graphviz, brew install graphviz or conda install graphviz)"
 )
@@ -89,7 +92,7 @@ def _write(path: Path, content: bytes) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     images, labels = batch(args.batch_size, args.data_dir, args.random)
-    model = build(args.model, rng=np.random.default_rng(0))
+    model = build(args.model, rng=np.random.default_rng(SEED))
     x = ag.Tensor(model_input(args.model, images))
     with ag.retain_grads() if args.show_values else contextlib.nullcontext():
         loss = nn.functional.cross_entropy(model(x), labels)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -29,11 +31,16 @@ def positive_int(text: str) -> int:
     return value
 
 
-def non_negative_int(text: str) -> int:
-    value = _number(int, text, "an integer")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, got {text}")
-    return value
+def int_from(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type for an integer from `low` to `high`."""
+
+    def check(text: str) -> int:
+        value = _number(int, text, "an integer")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, got {text}")
+        return value
+
+    return check
 
 
 def seed(text: str) -> int:
@@ -62,8 +69,9 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
         type=existing_folder,
-        help="folder with the four MNIST IDX files, .gz or not "
-        "(default: $MNIST_DATA, else a user cache folder, downloaded when missing)",
+        help="folder holding the four MNIST IDX files, .gz or not; nothing is downloaded "
+        "into it: a missing file is an error naming it (default: $MNIST_DATA, likewise, "
+        "else a user cache folder, where missing files are downloaded and checked)",
     )
 
 
@@ -80,8 +88,14 @@ def check_output(parser: argparse.ArgumentParser, option: str, path: str | Path)
     path = Path(path)
     if path.is_dir():
         parser.error(f"{option} {path}: is a folder; give the path of a file")
-    if not path.resolve().parent.is_dir():
+    folder = path.resolve().parent
+    if not folder.is_dir():
         parser.error(f"{option} {path}: the folder {path.parent} does not exist")
+    try:  # a read-only folder or file system: what the first save would run into
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        parser.error(f"{option} {path}: cannot write in the folder {folder} ({error.strerror})")
 
 
 def check_distinct(parser: argparse.ArgumentParser, paths: dict[str, str | None]) -> None:

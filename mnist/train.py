@@ -44,10 +44,14 @@ OPTIMIZERS = {"sgd": nn.optim.SGD, "rmsprop": nn.optim.RMSprop, "adam": nn.optim
 DIAGNOSTICS_EVERY = 50  # batches: sampled often enough to see, rarely enough to cost < 3%
 DEFAULTS = {  # each optimizer's own defaults
     "sgd": {"lr": 0.05, "momentum": 0.9},
-    "rmsprop": {"lr": 2e-3},
+    "rmsprop": {"lr": 2e-3, "alpha": 0.9, "eps": 1e-7},  # the seed's, not PyTorch's
     "adam": {"lr": 1e-3},
 }
 SHIFT = {"mlp": 0, "cnn": 1}  # each model's own --shift
+# MNIST's digits were scaled into a 20x20 box and centred in the 28x28 image, about 4
+# blank pixels from each edge: shifts up to 4 keep them whole, larger ones cut strokes off
+MAX_SHIFT = 4
+HIDDEN = 512  # the MLP's width
 BEFORE_CNN = {"model": "mlp", "shift": 0}  # the options of checkpoints that do not name them
 
 
@@ -82,13 +86,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="cosine",
         help="learning rate over the run: half-cosine decay to 0, or constant",
     )
-    parser.add_argument("--hidden", type=positive_int, default=512, help="the MLP's width")
+    parser.add_argument(
+        "--hidden",
+        type=positive_int,
+        help=f"the MLP's width; None takes {HIDDEN}; not for --model cnn",
+    )
     parser.add_argument(
         "--shift",
-        type=options.non_negative_int,
+        type=options.int_from(0, MAX_SHIFT),
         help="move each training image by up to this many pixels along each axis, at "
         "random; None takes the model's own: "
-        + ", ".join(f"{n} for the {model}" for model, n in SHIFT.items()),
+        + ", ".join(f"{n} for the {model}" for model, n in SHIFT.items())
+        + f"; from 0 to {MAX_SHIFT}: the digits lie in a 20x20 box centred in the 28x28 "
+        "image, so larger shifts would cut off their strokes",
     )
     parser.add_argument("--seed", type=options.seed, default=0)
     parser.add_argument("--limit", type=positive_int, help="train on the first N images only")
@@ -115,6 +125,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "K-th batch (0: never)",
     )
     args = parser.parse_args(argv)
+    if args.hidden is not None and args.model == "cnn":
+        parser.error("argument --hidden: is the MLP's width; --model cnn has none")
+    if args.hidden is None:
+        args.hidden = HIDDEN  # kept in the CNN's checkpoints too, as before
     if args.diagnostics_every < 0:
         parser.error(f"--diagnostics-every must be 0 or more, got {args.diagnostics_every}")
     if args.plot and Path(args.plot).suffix.lstrip(".").lower() not in FORMATS:
@@ -489,7 +503,8 @@ def _save_and_explain_interrupt(trainer: Trainer, args: argparse.Namespace, sign
 
 
 def write_metrics(history: list[dict[str, Any]], path: str) -> None:
-    """The JSON of API.md: every epoch's numbers and the final test accuracy."""
+    """The --metrics JSON of the public interface (README): every epoch's numbers and
+    the final test accuracy."""
     metrics = {"epochs": history, "test_accuracy": history[-1]["test_accuracy"]}
     nn.atomic_write(path, json.dumps(metrics, indent=2) + "\n")
 
@@ -499,10 +514,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         trainer = run(args)
     except (*data.LOAD_ERRORS, CheckpointError, Diverged) as error:
-        print(f"{PROG}: {error}", file=sys.stderr)
+        print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1
     except MemoryError as error:
-        print(f"{PROG}: out of memory ({error}); try a smaller --hidden", file=sys.stderr)
+        print(f"{PROG}: error: out of memory ({error}); try a smaller --hidden", file=sys.stderr)
         return 1
     print(f"test accuracy {trainer.history[-1]['test_accuracy']:.2%}")
     return 0

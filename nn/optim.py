@@ -175,7 +175,7 @@ class SGD(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """RMSprop, as torch.optim.RMSprop (eps added after the square root):
+    """RMSprop, as torch.optim.RMSprop (eps added after the square root), with its defaults:
 
     v = alpha·v + (1 - alpha)·grad²      (v starts at 0)
     p -= lr·grad / (√v + eps)
@@ -185,7 +185,7 @@ class RMSprop(Optimizer):
     buffers = ("square_avg",)
 
     def __init__(
-        self, params: Iterable[Tensor], lr: float = 1e-3, alpha: float = 0.9, eps: float = 1e-7
+        self, params: Iterable[Tensor], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8
     ):
         super().__init__(params)
         _check_at_least_zero(self, lr=lr, alpha=alpha, eps=eps)

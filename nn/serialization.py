@@ -28,6 +28,8 @@ MAX_BYTES = 2 * 1024**3  # what `load` allocates at most, by default
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = b"PK\x03\x04"
 _PICKLE_PROTOCOL = 0x80  # the first byte of a pickle of protocol 2 or later
+_MAX_DIMS = 64  # NumPy's NPY_MAXDIMS (since NumPy 2)
+_MAX_INTP = int(np.iinfo(np.intp).max)  # NumPy's bound on an array's size in bytes
 # What zipfile raises for a damaged archive: a bad CRC or directory (BadZipFile), a cut
 # stream (EOFError, zlib.error), an encrypted entry or an unknown method or version
 # (RuntimeError and its NotImplementedError).
@@ -61,11 +63,12 @@ def load(path: PathLike, *, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
     """The nested dict saved by `save`.
 
     The file is read as untrusted: it is never unpickled, and every way it can be
-    wrong (empty, not a zip, cut short, an entry that is not a .npy array or holds
-    Python objects) raises a ValueError naming the file and the problem. The
-    arrays may take `max_bytes` together (2 GiB by default); each entry's size is
-    read from its header and checked before anything is allocated or inflated,
-    so neither a header claiming a huge shape nor a zip bomb costs memory.
+    wrong (empty, not a zip, cut short, an entry that is not a .npy array, holds
+    Python objects or claims a shape no array can have) raises a ValueError naming
+    the file and the problem. The arrays may take `max_bytes` together (2 GiB by
+    default); each entry's size is read from its header and checked before
+    anything is allocated or inflated, so neither a header claiming a huge shape
+    nor a zip bomb costs memory.
     """
     name = os.fspath(path)
     with open(path, "rb") as file:
@@ -129,8 +132,7 @@ def _read_entry(
                 raise ValueError(f"{where} holds {what} the {nbytes} bytes its header declares")
     except _ZIP_ERRORS as error:
         raise ValueError(f"{where} is unreadable ({error})") from None
-    array = np.frombuffer(buffer, dtype=dtype)
-    return array.reshape(shape[::-1]).T if fortran_order else array.reshape(shape)
+    return np.ndarray(shape, dtype, buffer=buffer, order="F" if fortran_order else "C")
 
 
 def _read_npy_header(member: IO[bytes], where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
@@ -152,7 +154,22 @@ def _read_npy_header(member: IO[bytes], where: str) -> tuple[tuple[int, ...], bo
             f"{where} holds Python objects; refusing to unpickle it, "
             "since unpickling can run arbitrary code"
         )
+    problem = _shape_problem(shape, dtype)
+    if problem:
+        raise ValueError(f"{where} has no valid .npy header (shape {shape} {problem})")
     return shape, fortran_order, dtype
+
+
+def _shape_problem(shape: tuple[int, ...], dtype: np.dtype) -> str | None:
+    """Why NumPy could make no array of `shape` and `dtype`, or None if it could."""
+    if any(n < 0 for n in shape):
+        return "has a negative dimension"
+    if len(shape) > _MAX_DIMS:
+        return f"has {len(shape)} dimensions, more than NumPy's {_MAX_DIMS}"
+    # NumPy bounds the product of the nonzero dimensions even when another one is zero
+    if math.prod(n for n in shape if n) * max(dtype.itemsize, 1) > _MAX_INTP:
+        return "is larger than NumPy can address"
+    return None
 
 
 def _size(nbytes: int) -> str:

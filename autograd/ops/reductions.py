@@ -82,26 +82,37 @@ class Max(Function):
 
     @staticmethod
     def backward(node: Node, grad: Tensor) -> tuple[Tensor, None, None]:
-        (share,) = node.saved_tensors
-        return spread(grad, node) * share, None, None
+        return _to_extremum(grad, node), None, None  # dz/dx = 1/k at the k maxima, else 0
 
 
-class Min(Max):
-    """z = min x over `axis`; tied minima share the gradient equally (backward as Max)"""
+class Min(Function):
+    """z = min x over `axis`; tied minima share the gradient equally, and a NaN,
+    which is the minimum wherever it appears, takes all of it"""
 
     @staticmethod
     def forward(node: Node, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
         return _extremum(node, x, np.min, axis, keepdims)
 
+    @staticmethod
+    def backward(node: Node, grad: Tensor) -> tuple[Tensor, None, None]:
+        return _to_extremum(grad, node), None, None  # dz/dx = 1/k at the k minima, else 0
+
 
 def _extremum(node: Node, x: np.ndarray, reduce: Any, axis: Axis, keepdims: bool) -> Any:
-    """max or min of x; keeps for backward dz/dx: 1/k at each of the k elements equal to z
-    (the NaNs where z is NaN)."""
+    """max or min of x; keeps for backward each element's share of the gradient: 1/k at
+    each of the k elements equal to z (the NaNs where z is NaN), 0 elsewhere."""
     node.x_shape, node.axis = x.shape, normalize_axis(axis, x.ndim)
     z = reduce(x, axis=node.axis, keepdims=True)
     hit = (x == z) | (np.isnan(x) & np.isnan(z))
     node.save_for_backward(hit / np.sum(hit, axis=node.axis, keepdims=True).astype(x.dtype))
     return drop_kept(z, node.axis, keepdims)
+
+
+def _to_extremum(grad: Tensor, node: Node) -> Tensor:
+    """The gradient of max or min: spread back and split among the elements `_extremum`
+    found equal to z."""
+    (share,) = node.saved_tensors
+    return spread(grad, node) * share
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import autograd as ag
+from autograd.ops import reductions
 
 CHECK = settings(
     max_examples=25,
@@ -359,6 +360,11 @@ def test_reduction_derivatives_match_finite_differences_for_every_axis_of_a_3d_t
 def test_reduction_of_a_0d_tensor_has_derivative_one(name, keepdims):
     x = ag.Tensor(np.array(0.7), requires_grad=True)
     assert_first_and_second_derivatives_match(lambda a: getattr(a, name)(keepdims=keepdims), [x])
+
+
+def test_a_min_is_not_a_max():
+    assert not issubclass(reductions.Min, reductions.Max)
+    assert not issubclass(reductions.Max, reductions.Min)
 
 
 @pytest.mark.parametrize("fn", [ag.softmax, ag.log_softmax], ids=lambda fn: fn.__name__)

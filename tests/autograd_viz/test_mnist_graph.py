@@ -51,6 +51,20 @@ def test_dot_output_needs_no_graphviz(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_two_runs_for_the_cnn_write_identical_files(tmp_path):
+    # --show-values puts the dropout masks' effect into the file
+    runs = [
+        [sys.executable, "-m", "mnist.graph", "--model", "cnn", "--random", "--show-values",
+         "--out", str(tmp_path / f"{run}.dot")]
+        for run in ("first", "second")
+    ]  # fmt: skip
+    for command in runs:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+
+    assert (tmp_path / "first.dot").read_bytes() == (tmp_path / "second.dot").read_bytes()
+
+
 def test_without_dot_a_picture_falls_back_to_the_dot_source_and_fails(
     tmp_path, monkeypatch, capsys
 ):

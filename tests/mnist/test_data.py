@@ -210,11 +210,18 @@ def test_load_without_download_names_missing_files_and_folder(tmp_path):
 # download
 
 
+def cache(tmp_path, monkeypatch) -> Path:
+    """The user cache folder, moved to `tmp_path` (not yet made); $MNIST_DATA unset."""
+    monkeypatch.delenv("MNIST_DATA", raising=False)
+    folder = tmp_path / "cache"
+    monkeypatch.setattr(data, "default_data_dir", lambda: folder)
+    return folder
+
+
 def test_load_downloads_missing_files(tmp_path, server, monkeypatch):
     images, labels = serve_split(server, monkeypatch)
-    folder = tmp_path / "mnist"
-    folder.mkdir()
-    out_images, out_labels = data.load("train", data_dir=folder, mirrors=[server.url])
+    folder = cache(tmp_path, monkeypatch)
+    out_images, out_labels = data.load("train", mirrors=[server.url])
     np.testing.assert_array_equal(out_images, images)
     np.testing.assert_array_equal(out_labels, labels)
     assert sorted(p.name for p in folder.iterdir()) == sorted([TRAIN_IMAGES, TRAIN_LABELS])
@@ -222,11 +229,26 @@ def test_load_downloads_missing_files(tmp_path, server, monkeypatch):
 
 def test_load_downloads_only_missing_files(tmp_path, server, monkeypatch):
     serve_split(server, monkeypatch)
-    folder = tmp_path / "data"
+    folder = cache(tmp_path, monkeypatch)
     folder.mkdir()
     write(folder / TRAIN_LABELS, idx_bytes(small_split()[1]))
-    data.load("train", data_dir=folder, mirrors=[server.url])
+    data.load("train", mirrors=[server.url])
     assert server.requests == [f"/{TRAIN_IMAGES}"]
+
+
+def test_a_data_dir_lacking_files_names_them_and_downloads_nothing_into_it(
+    tmp_path, server, monkeypatch
+):
+    serve_split(server, monkeypatch)
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    write(folder / TRAIN_LABELS, idx_bytes(small_split()[1]))
+    absent = [TRAIN_IMAGES, *data.FILES["test"]]
+
+    with pytest.raises(FileNotFoundError, match=f"lacks {', '.join(absent)} \\(3 of the four"):
+        data.load("train", folder, mirrors=[server.url])
+
+    assert server.requests == [] and [p.name for p in folder.iterdir()] == [TRAIN_LABELS]
 
 
 def test_download_falls_back_to_next_mirror(tmp_path, server, monkeypatch):
@@ -288,8 +310,9 @@ def test_download_removes_temporary_files_of_killed_downloads(tmp_path, server, 
 
 def test_load_uses_the_module_mirrors_when_none_are_given(tmp_path, server, monkeypatch):
     images, _ = serve_split(server, monkeypatch)
+    cache(tmp_path, monkeypatch)
     monkeypatch.setattr(data, "MIRRORS", (server.url,))
-    np.testing.assert_array_equal(data.load("train", tmp_path)[0], images)
+    np.testing.assert_array_equal(data.load("train")[0], images)
 
 
 # where the data folder is

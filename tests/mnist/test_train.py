@@ -34,6 +34,20 @@ def interrupt_after(monkeypatch, steps: int) -> None:
     monkeypatch.setattr(train.Trainer, "train_step", counting_step)
 
 
+def record_steps(monkeypatch) -> list[tuple[np.ndarray, float]]:
+    """Every training step's labels and loss, in order, as the run goes."""
+    original = train.Trainer.train_step
+    steps = []
+
+    def recording_step(self, x, y):
+        loss = original(self, x, y)
+        steps.append((y.copy(), loss))
+        return loss
+
+    monkeypatch.setattr(train.Trainer, "train_step", recording_step)
+    return steps
+
+
 def test_help_lists_the_options():
     result = subprocess.run(
         [sys.executable, "-m", "mnist.train", "--help"], capture_output=True, text=True
@@ -50,10 +64,38 @@ def test_defaults_are_the_reference_setup():
     assert (args.epochs, args.batch_size, args.optimizer, args.hidden) == (5, 128, "rmsprop", 512)
 
 
+def test_rmsprop_keeps_the_seeds_alpha_and_eps():
+    trainer = train.Trainer(train.parse_args([]), 1000)
+
+    assert isinstance(trainer.optimizer, nn.optim.RMSprop)
+    assert (trainer.optimizer.alpha, trainer.optimizer.eps) == (0.9, 1e-7)
+
+
 def test_prints_test_accuracy_every_epoch(tiny_mnist, capsys):
     run(tiny_mnist, "--epochs", "2")
     lines = [line for line in capsys.readouterr().out.splitlines() if "test accuracy" in line]
     assert lines[0].startswith("epoch 1/2") and lines[1].startswith("epoch 2/2")
+
+
+def test_every_epoch_sees_every_image_once_in_a_new_order(tiny_mnist, monkeypatch):
+    steps = record_steps(monkeypatch)
+    run(tiny_mnist, "--epochs", "3", "--batch-size", "100")  # 3 steps per epoch
+
+    labels = data.load("train", tiny_mnist)[1]
+    epochs = [np.concatenate([y for y, _ in steps[i : i + 3]]) for i in (0, 3, 6)]
+    for epoch in epochs:
+        np.testing.assert_array_equal(np.sort(epoch), np.sort(labels))
+    orders = {epoch.tobytes() for epoch in [labels, *epochs]}
+    assert len(orders) == 4  # neither the files' order nor any earlier epoch's
+
+
+def test_train_loss_weights_each_batch_by_its_number_of_images(tiny_mnist, monkeypatch):
+    steps = record_steps(monkeypatch)
+    trainer = run(tiny_mnist, "--epochs", "1", "--limit", "224")  # batches of 128 and 96
+
+    assert [len(y) for y, _ in steps] == [128, 96]
+    expected = sum(loss * len(y) for y, loss in steps) / 224
+    assert trainer.history[0]["train_loss"] == pytest.approx(expected, rel=1e-12)
 
 
 def test_learns_the_tiny_dataset(tiny_mnist):

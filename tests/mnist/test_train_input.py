@@ -2,6 +2,8 @@
 
 import gzip
 import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from mnist import data, train
 from mnist.model import mlp
 
 CLOSED = "http://127.0.0.1:1/"
-PROG = "python -m mnist.train: "
+PROG = "python -m mnist.train: error: "
 
 
 def main(*argv: str) -> int:
@@ -23,7 +25,7 @@ def main(*argv: str) -> int:
 
 
 def one_line(capsys) -> str:
-    """All the command wrote to stderr, which must be a single line."""
+    """All the command wrote to stderr, which must be a single "error:" line."""
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.endswith("\n"), err
     assert err.startswith(PROG), err
@@ -57,6 +59,22 @@ def test_a_failed_download_is_one_line_saying_how_to_use_local_files(
     assert len(lines) == 2 and lines[1].startswith(f"{PROG}could not download")
     assert "Connection refused" in lines[1] and "HTTP 404" in lines[1]
     assert "--data-dir DIR or set $MNIST_DATA" in lines[1]
+
+
+def test_a_data_dir_lacking_files_is_one_line_naming_them(
+    tiny_mnist, tmp_path, monkeypatch, capsys, server
+):
+    folder = copy_of(tiny_mnist, tmp_path)
+    test_files = data.FILES["test"]
+    for name in test_files:  # served instead, so that a download would succeed
+        (folder / name).rename(server.root / name)
+        monkeypatch.setitem(data.PAYLOAD_SHA256, name, data.payload_sha256(server.root / name))
+    monkeypatch.setattr(data, "MIRRORS", (server.url,))
+
+    assert main("--data-dir", str(folder), "--hidden", "8", "--epochs", "1") == 1
+
+    lacks = f"{folder}, given by --data-dir (data_dir), lacks {', '.join(test_files)} (2 of"
+    assert lacks in one_line(capsys) and server.requests == []
 
 
 def test_a_data_dir_that_does_not_exist_is_refused_not_created(tmp_path, capsys):
@@ -123,11 +141,21 @@ def test_an_empty_split_is_refused_at_loading(tiny_mnist, tmp_path, capsys, spli
         ("--batch-size", "-128", "must be a positive integer, got -128"),
         ("--hidden", "many", "must be an integer, got 'many'"),
         ("--limit", "0", "must be a positive integer, got 0"),
+        ("--shift", "5", "must be an integer from 0 to 4, got 5"),
+        ("--shift", "-1", "must be an integer from 0 to 4, got -1"),
     ],
 )
 def test_a_number_out_of_range_is_refused_in_one_line(capsys, option, value, expected):
     assert main(option, value) == 2
     assert f"argument {option}: {expected} (see --help)" in one_line(capsys)
+
+
+def test_hidden_with_the_cnn_is_refused(capsys):
+    with pytest.raises(SystemExit) as stop:
+        train.parse_args(["--model", "cnn", "--hidden", "64"])
+
+    assert stop.value.code == 2
+    assert "argument --hidden: is the MLP's width; --model cnn has none" in one_line(capsys)
 
 
 def test_a_model_too_large_for_memory_is_one_line(tiny_mnist, capsys):
@@ -144,6 +172,37 @@ def test_an_output_that_is_a_folder_is_refused_before_training(tmp_path, capsys,
     folder.mkdir()
     assert main(option, str(folder)) == 2
     assert f"{option} {folder}: is a folder" in one_line(capsys)
+
+
+def can_write_in(folder: Path) -> bool:
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder this process cannot write in: mode 555, or /sys where root ignores modes."""
+    folder = tmp_path / "read-only"
+    folder.mkdir(mode=0o555)
+    if can_write_in(folder):
+        folder = Path("/sys")
+        if not folder.is_dir() or can_write_in(folder):
+            pytest.skip("no folder here that this process cannot write in")
+    yield folder
+    (tmp_path / "read-only").chmod(0o755)
+
+
+@pytest.mark.parametrize("option", ["--save", "--metrics", "--plot"])
+def test_an_output_in_a_read_only_folder_is_refused_before_training(
+    tiny_mnist, read_only_folder, capsys, option
+):
+    path = read_only_folder / "out.png"
+    assert main("--data-dir", str(tiny_mnist), "--hidden", "8", "--epochs", "1",
+                option, str(path)) == 2  # fmt: skip
+    assert f"{option} {path}: cannot write in the folder {read_only_folder}" in one_line(capsys)
 
 
 @pytest.mark.parametrize(

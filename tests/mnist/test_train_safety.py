@@ -92,7 +92,9 @@ def test_a_diverging_run_stops_naming_the_batch_and_suggesting_a_lower_lr(tiny_m
     assert run(tiny_mnist, "--optimizer", "sgd", "--lr", "1e30") == 1
 
     last = capsys.readouterr().err.splitlines()[-1]
-    assert re.match(r"python -m mnist.train: the training loss became (nan|inf) in epoch 1", last)
+    assert re.match(
+        r"python -m mnist.train: error: the training loss became (nan|inf) in epoch 1", last
+    )
     assert "try a lower --lr than 1e+30" in last
 
 

@@ -82,11 +82,11 @@ def test_sgd_follows_its_update_rule(options):
     np.testing.assert_allclose(p.data, sgd_reference(**options), rtol=1e-13, atol=1e-15)
 
 
-@pytest.mark.parametrize("options", [{}, {"lr": 0.01, "alpha": 0.99, "eps": 1e-3}], ids=str)
+@pytest.mark.parametrize("options", [{}, {"lr": 0.1, "alpha": 0.9, "eps": 1e-3}], ids=str)
 def test_rmsprop_follows_its_update_rule_with_eps_after_the_root(options):
     p, _ = run(lambda params: RMSprop(params, **options))
 
-    expected = rmsprop_reference(**{"lr": 1e-3, "alpha": 0.9, "eps": 1e-7, **options})
+    expected = rmsprop_reference(**{"lr": 1e-2, "alpha": 0.99, "eps": 1e-8, **options})
     np.testing.assert_allclose(p.data, expected, rtol=1e-13, atol=1e-15)
 
 
@@ -336,7 +336,7 @@ def test_loading_restores_hyperparameters():
 
     opt.load_state_dict(saved.state_dict())
 
-    assert (opt.lr, opt.alpha, opt.eps) == (0.5, 0.7, 1e-7)
+    assert (opt.lr, opt.alpha, opt.eps) == (0.5, 0.7, 1e-8)
 
 
 def test_loading_a_state_that_does_not_fit_lists_the_problems_and_changes_nothing():
@@ -367,6 +367,7 @@ def test_loading_a_state_for_another_number_of_parameters_is_refused():
 TORCH = {
     "sgd": ("SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01}),
     "rmsprop": ("RMSprop", {"lr": 0.01, "alpha": 0.9, "eps": 1e-7}),
+    "rmsprop-defaults": ("RMSprop", {}),
     "adam": ("Adam", {"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-8}),
 }
 

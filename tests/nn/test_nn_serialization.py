@@ -2,6 +2,7 @@ import io
 import os
 import pathlib
 import pickle
+import re
 import subprocess
 import sys
 import time
@@ -211,6 +212,34 @@ def test_an_entry_shorter_than_its_header_says_is_named(tmp_path):
 
     with pytest.raises(ValueError, match=r"entry 'w' .* holds only 79 of the 80 bytes"):
         nn.load(tmp_path / "ck.npz")
+
+
+@pytest.mark.parametrize(
+    "shape, problem",
+    [
+        ((-1,), "has a negative dimension"),
+        ((3, -2), "has a negative dimension"),
+        ((0, 10**30), "is larger than NumPy can address"),
+        ((0, 2**62, 4), "is larger than NumPy can address"),
+        ((1,) * 65, "has 65 dimensions, more than NumPy's 64"),
+    ],
+    ids=["negative", "negative-second", "huge-with-a-zero", "huge-product-with-a-zero", "65-dims"],
+)
+def test_a_header_shape_no_array_can_have_is_named(tmp_path, shape, problem):
+    zip_with(tmp_path / "ck.npz", {"w.npy": npy_header(shape)})
+
+    header = r"entry 'w' of .*ck\.npz has no valid \.npy header \(shape \(.*\) "
+    with pytest.raises(ValueError, match=header + re.escape(problem) + r"\)$"):
+        nn.load(tmp_path / "ck.npz")
+
+
+def test_an_array_of_zero_sized_items_round_trips(tmp_path):
+    empty_items = np.zeros(3, dtype=[("a", "<f8", (0,))])
+    nn.save({"w": empty_items}, tmp_path / "ck.npz")
+
+    loaded = nn.load(tmp_path / "ck.npz")["w"]
+
+    assert loaded.dtype == empty_items.dtype and loaded.shape == (3,)
 
 
 def peak_bytes_of(function, *args, **kwargs) -> int:
