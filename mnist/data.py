@@ -6,13 +6,13 @@ then the data in row-major order, big-endian. Files may be gzip-compressed;
 that is detected from the content, not the name.
 
 Where the files are: the ``data_dir`` argument, else ``$MNIST_DATA``, else a
-per-user cache folder (``pooch.os_cache("autograd-mnist")``). A ``data_dir`` or
-``$MNIST_DATA`` is a folder of yours: it must exist and hold the files, and
-nothing is downloaded into it (MNIST's test files next to your Fashion-MNIST
-would mix two datasets); a missing file is an error that names the files it
-lacks. Only the cache folder is created and filled by downloads. Each file is
-found under its standard name (``train-images-idx3-ubyte.gz``) or, when that is
-absent, without the ``.gz`` (as it is after ``gunzip``).
+per-user cache folder (``pooch.os_cache("autograd-mnist")``). Only that cache
+folder is created when missing; a ``data_dir`` or ``$MNIST_DATA`` that is not
+an existing folder is an error, so a misspelled path is caught, not filled.
+Missing files are downloaded into the folder (as torchvision's ``download=True``
+does); when that fails for a folder you gave, the error names the files it lacks.
+Each file is found under its standard name (``train-images-idx3-ubyte.gz``) or,
+when that is absent, without the ``.gz`` (as it is after ``gunzip``).
 
 Trust: files already in the folder are used as given, without a checksum, so
 any dataset in the same layout (Fashion-MNIST under the MNIST names, say) loads
@@ -315,12 +315,11 @@ def load(
     """Images (uint8, [N, 28, 28]) and labels (uint8, [N], each 0-9) of ``split``.
 
     ``split`` is "train" or "test". Files present in the folder (see
-    ``resolve_data_dir``), compressed or not, are used as they are. Missing
-    ones are downloaded from ``mirrors`` (default ``MIRRORS``) and checked
-    when the folder is the user cache; a ``data_dir`` or ``$MNIST_DATA`` that
-    lacks any of the four files, or the cache with ``download=False``, raises
-    FileNotFoundError naming them. A file that does not hold a non-empty split
-    of MNIST's shape raises IDXError naming it.
+    ``resolve_data_dir``), compressed or not, are used as they are; missing
+    ones are downloaded from ``mirrors`` (default ``MIRRORS``) and checked, or
+    with ``download=False`` raise FileNotFoundError. A failed download into a
+    folder you gave names the files it lacks. A file that does not hold a
+    non-empty split of MNIST's shape raises IDXError naming it.
     """
     if split not in FILES:
         raise ValueError(f"split must be one of {', '.join(FILES)}, got {split!r}")
@@ -328,8 +327,6 @@ def load(
     folder = resolve_data_dir(data_dir)
     names = FILES[split]
     missing = [name for name in names if find_file(folder, name) is None]
-    if missing and given is not None:
-        raise FileNotFoundError(_lacking(folder, given[1]))
     if missing and not download:
         raise FileNotFoundError(
             f"{', '.join(missing)} not found in {folder} (download=False); "
@@ -338,7 +335,13 @@ def load(
     if missing:
         folder.mkdir(parents=True, exist_ok=True)  # the cache, made by the first download
     for name in missing:
-        download_file(name, folder, mirrors=MIRRORS if mirrors is None else mirrors)
+        try:
+            download_file(name, folder, mirrors=MIRRORS if mirrors is None else mirrors)
+        except DownloadError as error:
+            if given is None:
+                raise
+            reason = str(error).removesuffix(USE_LOCAL_FILES)
+            raise DownloadError(reason + _lacking(folder, given[1])) from error
 
     images_path, labels_path = (find_file(folder, name) for name in names)
     images, labels = read_idx(images_path), read_idx(labels_path)
@@ -367,9 +370,7 @@ def _lacking(folder: Path, given: str) -> str:
     absent = [name for name in FILES["train"] + FILES["test"] if find_file(folder, name) is None]
     return (
         f"the MNIST folder {folder}, given by {given}, lacks {', '.join(absent)} "
-        f"({len(absent)} of the four MNIST files, .gz optional); nothing is downloaded into "
-        "a folder you give: put the files there, or give neither --data-dir nor $MNIST_DATA "
-        f"to download MNIST into the cache folder {default_data_dir()}"
+        f"({len(absent)} of the four MNIST files, .gz optional): put them there"
     )
 
 
