@@ -97,7 +97,8 @@ def draw_graph(
     for node in queue:
         node_id = op_ids[node]
         layers.setdefault("", []).append((node_id, *_op(node, show_values)))
-        for parent, shape, dtype in zip(node.parents, node.input_shapes, node.input_dtypes):
+        for parent, spec in zip(node.parents, node.inputs):
+            shape, dtype = spec or (None, None)
             if parent is not None and parent.is_leaf:
                 edges.append((leaf_id(parent.tensor(), shape, dtype), node_id))
             elif parent is not None:

@@ -13,14 +13,13 @@ told before and after each node's backward.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from autograd.function import Leaf, Node, node_of
-from autograd.modes import Watcher, set_grad_enabled, state, watching
+from autograd.modes import Watcher, state, watching, with_watchers
 from autograd.tensor import Tensor
 
 SUM_OF_GRADIENTS = "sum of gradients"  # draw_graph's name for the engine's own additions
@@ -183,13 +182,23 @@ class _Labels(Watcher):
         self.step = SUM_OF_GRADIENTS
 
 
-@contextlib.contextmanager
-def _walking(create_graph: bool, kept: _Kept) -> Any:
+class _walking:
     """The settings of one backward walk: record only under create_graph (with labels),
-    and watch for the kept gradients when some are asked for."""
-    watchers = ([kept] if kept.nodes else []) + ([_Labels()] if create_graph else [])
-    with set_grad_enabled(create_graph), watching(*watchers):
-        yield
+    and watch for the kept gradients when some are asked for. (A plain class rather
+    than set_grad_enabled and watching: it runs once per backward, so it is kept cheap.)"""
+
+    def __init__(self, create_graph: bool, kept: _Kept):
+        self.create_graph = create_graph
+        self.watchers = ((kept,) if kept.nodes else ()) + ((_Labels(),) if create_graph else ())
+
+    def __enter__(self) -> None:
+        self.previous = state.grad_enabled, state.watchers
+        state.grad_enabled = self.create_graph
+        if self.watchers:
+            state.watchers = with_watchers(self.watchers)
+
+    def __exit__(self, *exc: object) -> None:
+        state.grad_enabled, state.watchers = self.previous
 
 
 class retain_grads(watching):

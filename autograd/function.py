@@ -51,14 +51,21 @@ class Node:
     Ops may set any other attribute on their node in forward, for backward.
     """
 
+    # Slots for what every node holds (made and freed once per operation, so kept lean);
+    # ops and watchers may set any other attribute.
+    __slots__ = (
+        "function",
+        "parents",
+        "inputs",  # (shape, dtype) of each input, None for a non-tensor argument
+        "output_shape",
+        "output_dtype",
+        "output",  # a weak reference to the result, while it lives (drawing, retained grads)
+        "_saved",
+        "_versions",
+        "_output_data",
+        "__dict__",
+    )
     is_leaf = False
-    parents: tuple[Node | None, ...] = ()
-    needs_input_grad: tuple[bool, ...] = ()
-    input_shapes: tuple[tuple[int, ...] | None, ...] = ()
-    input_dtypes: tuple[np.dtype | None, ...] = ()
-    output_shape: tuple[int, ...]
-    output_dtype: np.dtype
-    output: weakref.ref[Tensor]  # the result, while it lives (for drawing, retained grads)
     # Set by watchers (autograd.modes), read by what they serve:
     created_at: traceback.FrameSummary | None = None  # detect_anomaly: the user's line
     retains_grad = False  # t.retain_grad(), ag.retain_grads(): backward keeps dL/d(output)
@@ -101,9 +108,9 @@ class Node:
         """Make this node the one that made `out` (forward's `result`) from `args`, whose
         arrays forward saw as `arrays`."""
         self.parents = parents
-        self.needs_input_grad = tuple([p is not None for p in parents])
-        self.input_shapes = tuple([a.data.shape if isinstance(a, Tensor) else None for a in args])
-        self.input_dtypes = tuple([a.data.dtype if isinstance(a, Tensor) else None for a in args])
+        self.inputs = tuple(
+            [(a.data.shape, a.data.dtype) if isinstance(a, Tensor) else None for a in args]
+        )
         self.output_shape, self.output_dtype = out.data.shape, out.data.dtype
         self.output = weakref.ref(out)
         out.requires_grad, out._node = True, self
@@ -113,6 +120,19 @@ class Node:
             self._versions = tuple([v._version if isinstance(v, Tensor) else None for v in saved])
             if any([v is _OUTPUT for v in saved]):
                 self._output_data = out.data  # what saved_tensors rebuilds the output from
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        """For each input, whether a gradient goes to it."""
+        return tuple([p is not None for p in self.parents])
+
+    @property
+    def input_shapes(self) -> tuple[tuple[int, ...] | None, ...]:
+        return tuple([spec and spec[0] for spec in self.inputs])
+
+    @property
+    def input_dtypes(self) -> tuple[np.dtype | None, ...]:
+        return tuple([spec and spec[1] for spec in self.inputs])
 
     def vjp(self, grad: Tensor) -> list[Tensor | None]:
         """The function's backward on `grad`, checked: one gradient per input, each of
@@ -131,13 +151,14 @@ class Node:
                 continue
             if not isinstance(g, Tensor):
                 g = input_grads[i] = Tensor(np.asarray(g))
-            if g.data.shape != self.input_shapes[i]:
+            shape, dtype = self.inputs[i]
+            if g.data.shape != shape:
                 raise RuntimeError(
                     f"{name}.backward returned a gradient of shape {g.shape} "
-                    f"for input {i} of shape {self.input_shapes[i]}"
+                    f"for input {i} of shape {shape}"
                 )
-            if g.data.dtype != self.input_dtypes[i]:
-                input_grads[i] = g.astype(self.input_dtypes[i])
+            if g.data.dtype != dtype:
+                input_grads[i] = g.astype(dtype)
         return input_grads
 
     def release(self) -> None:
@@ -162,6 +183,7 @@ class Leaf(Node):
 
     is_leaf = True
     function = None
+    parents = ()
     accumulating = threading.Lock()
 
     def __init__(self, tensor: Tensor):  # no Function, nothing saved: Node's __init__ is not run
@@ -185,13 +207,15 @@ class Function:
         """Run forward on the inputs' arrays; when a gradient is wanted, link the
         result to its inputs through a new node of the graph."""
         node = Node(cls)
-        arrays = _arrays_of(args)
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        if len(arrays) > 1:
+            _one_array_per_position(arrays)
         try:
             result = cls.forward(node, *arrays, **kwargs)
         except ValueError as error:  # NumPy's shape errors, told with the op and its operands
             shapes = " and ".join(str(a.shape) for a in args if isinstance(a, Tensor))
             raise ValueError(f"{cls.__name__} of shapes {shapes}: {error}") from error
-        out = Tensor(result)
+        out = Tensor(result) if type(result) is not np.ndarray else Tensor.wrap(result)
         parents = tuple([node_of(a) for a in args]) if state.grad_enabled else ()
         if any(parents) and out.data.dtype.kind == "f":  # integers have no gradient
             node.link(out, result, args, arrays, parents)
@@ -212,21 +236,19 @@ def node_of(value: Any) -> Node | None:
     return value._leaf
 
 
-def _arrays_of(args: tuple) -> list[Any]:
-    """The inputs' arrays, one array object per position (a view where the same one
-    comes twice, as in `x * x.detach()`), so that a saved array names one input."""
-    arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+def _one_array_per_position(arrays: list[Any]) -> None:
+    """Give each position its own array object (a view where the same one comes
+    twice, as in `x * x.detach()`), so that a saved array names one input."""
     if len(arrays) == 2:
         if arrays[0] is arrays[1] and isinstance(arrays[1], np.ndarray):
             arrays[1] = arrays[1].view()
-    elif len(arrays) > 2:
-        seen: set[int] = set()
-        for i, a in enumerate(arrays):
-            if isinstance(a, np.ndarray):
-                if id(a) in seen:
-                    arrays[i] = a.view()
-                seen.add(id(arrays[i]))
-    return arrays
+        return
+    seen: set[int] = set()
+    for i, a in enumerate(arrays):
+        if isinstance(a, np.ndarray):
+            if id(a) in seen:
+                arrays[i] = a.view()
+            seen.add(id(arrays[i]))
 
 
 def _tie(value: Any, args: Sequence[Any], arrays: list[Any], results: tuple) -> Any:

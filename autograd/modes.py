@@ -104,6 +104,12 @@ class no_grad(_GradMode):
         super().__init__(False)
 
 
+def with_watchers(watchers: tuple[Watcher, ...]) -> tuple[Watcher, ...]:
+    """This thread's watchers with `watchers` added, each replacing one of its class."""
+    replaced = {type(w) for w in watchers}
+    return tuple([w for w in state.watchers if type(w) not in replaced]) + watchers
+
+
 class watching(contextlib.ContextDecorator):
     """Switch watchers on for this thread inside a `with` block or a decorated function.
 
@@ -117,9 +123,7 @@ class watching(contextlib.ContextDecorator):
 
     def __enter__(self) -> None:
         self.previous.append(state.watchers)
-        replaced = {type(w) for w in self.watchers}
-        kept = tuple([w for w in state.watchers if type(w) not in replaced])
-        state.watchers = kept + self.watchers
+        state.watchers = with_watchers(self.watchers)
 
     def __exit__(self, *exc: object) -> None:
         state.watchers = self.previous.pop()

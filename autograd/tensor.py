@@ -16,6 +16,7 @@ class Tensor:
     walks those nodes in reverse and leaves dL/d(leaf) in each leaf's `grad`.
     """
 
+    __slots__ = ("data", "grad", "_node", "requires_grad", "__dict__", "__weakref__")
     __array_ufunc__ = None  # `ndarray op Tensor` defers to Tensor's reflected operator
     __hash__ = object.__hash__  # usable in sets and dicts despite __eq__ below
     _leaf = None  # a leaf's graph node, made when an operation first uses it (function.Leaf)
@@ -33,6 +34,13 @@ class Tensor:
                     "Integer tensors hold labels and indices, which have no gradient."
                 )
             self.requires_grad = True
+
+    @classmethod
+    def wrap(cls, array: np.ndarray) -> Tensor:
+        """A tensor around `array` as it is: what every operation returns, made quickly."""
+        t = object.__new__(cls)
+        t.data, t.grad, t._node, t.requires_grad = array, None, None, False
+        return t
 
     # ----- what a tensor is -----
     @property

@@ -18,12 +18,11 @@ class Add(Function):
 
     @staticmethod
     def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        node.shapes = x.shape, y.shape
         return x + y
 
     @staticmethod
     def backward(node: Node, grad: Tensor) -> tuple[Tensor, Tensor]:
-        x_shape, y_shape = node.shapes
+        x_shape, y_shape = node.input_shapes
         return unbroadcast(grad, x_shape), unbroadcast(grad, y_shape)
 
 
@@ -32,12 +31,11 @@ class Sub(Function):
 
     @staticmethod
     def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        node.shapes = x.shape, y.shape
         return x - y
 
     @staticmethod
     def backward(node: Node, grad: Tensor) -> tuple[Tensor, Tensor]:
-        x_shape, y_shape = node.shapes
+        x_shape, y_shape = node.input_shapes
         return unbroadcast(grad, x_shape), unbroadcast(-grad, y_shape)
 
 

@@ -74,8 +74,10 @@ def as_tensors(*values: Any) -> tuple[Tensor, ...]:
     requires grad is converted by a differentiable cast, so its gradient comes back
     in its own dtype.
     """
-    if all(isinstance(v, Tensor) for v in values) and len({v.dtype for v in values}) == 1:
-        return values  # the usual case: nothing to convert
+    if len(values) == 2:  # the usual case: two tensors of one dtype, nothing to convert
+        x, y = values
+        if isinstance(x, Tensor) and isinstance(y, Tensor) and x.data.dtype == y.data.dtype:
+            return values
     dtype = result_dtype(*values)
     return tuple([_operand(v, dtype) for v in values])
 
