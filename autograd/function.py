@@ -12,7 +12,11 @@ Every operation in the engine, built-in or user-defined, is a subclass of
         input needs no gradient), written with Tensor operations.
 
 `ctx` is the call's `Node` (PyTorch names it ctx; the built-in ops call it
-`node`). `MyOp.apply(*args)` runs forward and, when a gradient is wanted, links
+`node`). What backward gets from `ctx.saved_tensors`: an input's array as that
+input Tensor, the output's array as the output, so that double backward
+differentiates through them; anything else saved (an array computed inside
+forward, `np.cos(x)` say) is a constant for double backward, as in PyTorch. To
+differentiate through such a value, compute it in backward with Tensor ops. `MyOp.apply(*args)` runs forward and, when a gradient is wanted, links
 the node into the graph. Because backward is written with Tensor operations,
 running it with recording on (`create_graph=True`) builds the graph of the
 gradient itself.

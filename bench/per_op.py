@@ -18,14 +18,16 @@ from typing import Any
 
 import numpy as np
 
-OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "add": lambda a, b: a + b,
-    "mul": lambda a, b: a * b,
-    "matmul": lambda a, b: a @ b,
-    "exp": lambda a, b: a.exp(),
-    "sum": lambda a, b: a.sum(),
-    "relu": lambda a, b: a.relu(),
-    "getitem": lambda a, b: a[1:3],
+OPS: dict[str, Callable[[Any, Any, Any], Any]] = {
+    "add": lambda a, b, row: a + b,
+    "add_bcast": lambda a, b, row: a + row,  # (4, 4) + (4,): the gradient sums over rows
+    "mul": lambda a, b, row: a * b,
+    "matmul": lambda a, b, row: a @ b,
+    "exp": lambda a, b, row: a.exp(),
+    "sum": lambda a, b, row: a.sum(),
+    "relu": lambda a, b, row: a.relu(),
+    "getitem": lambda a, b, row: a[1:3],
+    "reshape": lambda a, b, row: a.reshape(2, 8),
 }
 SHAPE = (4, 4)
 
@@ -63,20 +65,21 @@ def torch_eager() -> Framework:
 
 
 def time_op(
-    fw: Framework, op: Callable[[Any, Any], Any], number: int, repeat: int
+    fw: Framework, op: Callable[[Any, Any, Any], Any], number: int, repeat: int
 ) -> tuple[float, float]:
     """Microseconds per call of the forward alone and of forward + backward."""
     rng = np.random.default_rng(0)
     a, b = (fw.leaf(rng.standard_normal(SHAPE).astype(np.float32)) for _ in range(2))
-    ones = fw.ones_like(op(a, b))
+    row = fw.leaf(rng.standard_normal(SHAPE[-1:]).astype(np.float32))
+    ones = fw.ones_like(op(a, b, row))
 
     def forward_backward() -> None:
-        a.grad = b.grad = None
-        op(a, b).backward(ones)
+        a.grad = b.grad = row.grad = None
+        op(a, b, row).backward(ones)
 
     forward_backward()  # fails here, before timing, if the op or its backward is missing
     times = []
-    for fn in (lambda: op(a, b), forward_backward):
+    for fn in (lambda: op(a, b, row), forward_backward):
         times.append(min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6)
     return tuple(times)
 

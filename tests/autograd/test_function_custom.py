@@ -190,3 +190,24 @@ def test_backward_returning_the_wrong_number_of_gradients_raises_naming_the_func
 
     with pytest.raises(RuntimeError, match="TooMany"):
         TooMany.apply(leaf([1.0])).sum().backward()
+
+
+class SinSavingItsDerivative(ag.Function):
+    """z = sin(x), saving cos(x): neither an input nor the output."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(np.cos(x))
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (cos_x,) = ctx.saved_tensors
+        return grad * cos_x
+
+
+def test_a_saved_value_other_than_an_input_or_the_output_is_a_constant_for_double_backward():
+    x = ag.Tensor(np.array([0.3, 1.2]), requires_grad=True)
+    (g,) = ag.grad(SinSavingItsDerivative.apply(x).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.data, np.cos(x.data))
+    assert not g.requires_grad  # cos(x) was saved as a constant: no graph back to x
