@@ -28,9 +28,12 @@ def _holds_mnist(folder: Path) -> bool:
 
 
 def find_mnist() -> Path | None:
-    """The folder of the real MNIST files, as the notebooks and the `real_mnist` fixture
-    look for it: $MNIST_DATA, else ../shared/mnist beside the repository."""
-    candidates = [REPO.parent / "shared" / "mnist"]
+    """The folder of the real MNIST files, as the `real_mnist` fixture looks for it:
+    $MNIST_DATA, else ../shared/mnist beside the repository, else the user cache of
+    `mnist.data` if a download filled it. The notebooks get it as $MNIST_DATA."""
+    from mnist.data import default_data_dir
+
+    candidates = [REPO.parent / "shared" / "mnist", default_data_dir()]
     if os.environ.get("MNIST_DATA"):
         candidates.insert(0, Path(os.environ["MNIST_DATA"]))
     return next((folder.resolve() for folder in candidates if _holds_mnist(folder)), None)
