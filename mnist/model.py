@@ -30,8 +30,10 @@ def mlp(
 def cnn(
     rng: np.random.Generator | None = None, dtype: type = np.float32, dropout: float = 0.1
 ) -> nn.Sequential:
-    """The convolutional network, initialised as PyTorch would, its dropout masks also
-    drawn from `rng`. Shapes for a batch of N:
+    """The convolutional network, initialised as PyTorch would. `rng` draws the initial
+    weights and then, in training mode, the dropout masks, so one seeded generator makes
+    a whole run repeatable (`mnist.train` gives the dropouts a generator of their own per
+    step). Shapes for a batch of N:
 
     (N, 1, 28, 28) -conv 3×3-> (N, 32, 26, 26) -pool-> (N, 32, 13, 13)
     -conv 3×3-> (N, 64, 11, 11) -pool-> (N, 64, 5, 5) -flatten-> (N, 1600)
