@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Function, Tensor, no_grad
+from autograd import Function, Tensor, set_grad_enabled
 from autograd.anomaly import user_frame
 from autograd.files import write_atomically
 from autograd.modes import Watcher, watching
@@ -72,11 +72,12 @@ def export(
     train/eval mode is restored afterwards; on an error no file is written."""
     onnx = optional_import("onnx", extra="onnx")
     opset = _check_opset(onnx, opset)
-    x = example_input if isinstance(example_input, Tensor) else Tensor(np.asarray(example_input))
+    example = example_input.data if isinstance(example_input, Tensor) else example_input
+    x = _input(np.asarray(example))
     if x.ndim == 0 and dynamic_batch:
         raise ExportError("export: the example input has no axes, so no batch axis")
     calls, out = _record(model, x)
-    probe_x = Tensor(_probe(x.data, dynamic_batch))
+    probe_x = _input(_probe(x.data, dynamic_batch))
     probes, _ = _record(model, probe_x)
     _compare(calls, x, out, probes, probe_x)
     graph = _Graph(onnx, x, {id(p): name for name, p in model.named_parameters()}, dynamic_batch)
@@ -137,13 +138,14 @@ class _Recorder(Watcher):
 
 
 def _record(model: Module, x: Tensor) -> tuple[list[Call], Tensor]:
-    """The calls of one forward of `model` in eval mode on `x`, and its output; every
+    """The calls of one forward of `model` in eval mode on `x` (grad mode on, see
+    `_input`), and its output; every
     module's own train/eval mode is put back afterwards, also on an error."""
     modes = [(module, module.training) for _, module in model.named_modules()]
     recorder = _Recorder()
     try:
         model.eval()
-        with no_grad(), watching(recorder):
+        with set_grad_enabled(True), watching(recorder):
             out = model(x)
     finally:
         for module, training in modes:
@@ -151,6 +153,13 @@ def _record(model: Module, x: Tensor) -> tuple[list[Call], Tensor]:
     if not isinstance(out, Tensor):
         raise ExportError(f"export: the model returned a {type(out).__name__}, not one Tensor")
     return recorder.calls, out
+
+
+def _input(array: np.ndarray) -> Tensor:
+    """The input to record with: it requires grad (as floats can), so that every value
+    computed from it does too, and every conversion of one (to the dtype of a
+    parameter, say) is an op of the graph, not a NumPy conversion out of sight."""
+    return Tensor(array, requires_grad=array.dtype.kind == "f")
 
 
 def _probe(x: np.ndarray, dynamic_batch: bool) -> np.ndarray:
