@@ -44,7 +44,14 @@ from autograd.optional import optional_import
 from nn import conv, functional, pooling
 from nn.module import Module
 
-__all__ = ["CONVERTERS", "DEFAULT_OPSET", "MIN_OPSET", "ExportError", "export"]
+__all__ = [
+    "CONVERTERS",
+    "DEFAULT_OPSET",
+    "MIN_OPSET",
+    "ExportError",
+    "check_opset",
+    "export",
+]
 
 DEFAULT_OPSET = 28  # the newest that onnx 1.23 writes and onnxruntime 1.32 runs
 MIN_OPSET = 18  # from 18 on every Reduce* takes its axes as an input
@@ -71,7 +78,7 @@ def export(
     DEFAULT_OPSET (or the newest the installed onnx writes, if older). The model's
     train/eval mode is restored afterwards; on an error no file is written."""
     onnx = optional_import("onnx", extra="onnx")
-    opset = _check_opset(onnx, opset)
+    opset = check_opset(opset)
     example = example_input.data if isinstance(example_input, Tensor) else example_input
     x = _input(np.asarray(example))
     if x.ndim == 0 and dynamic_batch:
@@ -89,7 +96,10 @@ def export(
     write_atomically(path, lambda file: file.write(proto.SerializeToString()))
 
 
-def _check_opset(onnx: Any, opset: Any) -> int:
+def check_opset(opset: Any) -> int:
+    """The opset `export` writes when asked for `opset` (None: the newest it can), or
+    a TypeError or ValueError saying which it can write."""
+    onnx = optional_import("onnx", extra="onnx")
     newest = min(DEFAULT_OPSET, onnx.defs.onnx_opset_version())
     if opset is None:
         opset = newest
