@@ -80,12 +80,19 @@ def export(
     onnx = optional_import("onnx", extra="onnx")
     opset = check_opset(opset)
     example = example_input.data if isinstance(example_input, Tensor) else example_input
-    x = _input(np.asarray(example))
-    if x.ndim == 0 and dynamic_batch:
+    example = np.asarray(example)
+    if example.dtype.kind != "f":  # the ops would convert it with NumPy, out of the graph
+        raise ExportError(
+            f"export: the example input is {example.dtype}; give it as the floating "
+            "input the model computes on (for images: images.astype(np.float32) / 255)"
+        )
+    if example.ndim == 0 and dynamic_batch:
         raise ExportError("export: the example input has no axes, so no batch axis")
+    x = _input(example)
     calls, out = _record(model, x)
     probe_x = _input(_probe(x.data, dynamic_batch))
-    probes, _ = _record(model, probe_x)
+    with np.errstate(all="ignore"):  # the probe's values may be outside the model's domain
+        probes, _ = _record(model, probe_x)
     _compare(calls, x, out, probes, probe_x)
     graph = _Graph(onnx, x, {id(p): name for name, p in model.named_parameters()}, dynamic_batch)
     for call, probe, needed in zip(calls, probes, _needed(calls, out)):
@@ -133,7 +140,8 @@ class Call:
         """Where the call was made, for error messages."""
         if self.where is None:
             return "an unknown line"
-        return f"{self.where.filename}:{self.where.lineno}: `{self.where.line}`"
+        line = f": `{self.where.line}`" if self.where.line else ""
+        return f"{self.where.filename}:{self.where.lineno}{line}"
 
 
 class _Recorder(Watcher):
@@ -149,8 +157,8 @@ class _Recorder(Watcher):
 
 def _record(model: Module, x: Tensor) -> tuple[list[Call], Tensor]:
     """The calls of one forward of `model` in eval mode on `x` (grad mode on, see
-    `_input`), and its output; every
-    module's own train/eval mode is put back afterwards, also on an error."""
+    `_input`), and its output; every module's own train/eval mode is put back
+    afterwards, also on an error."""
     modes = [(module, module.training) for _, module in model.named_modules()]
     recorder = _Recorder()
     try:
@@ -166,18 +174,23 @@ def _record(model: Module, x: Tensor) -> tuple[list[Call], Tensor]:
 
 
 def _input(array: np.ndarray) -> Tensor:
-    """The input to record with: it requires grad (as floats can), so that every value
+    """The input to record with: it requires grad, so that every value
     computed from it does too, and every conversion of one (to the dtype of a
     parameter, say) is an op of the graph, not a NumPy conversion out of sight."""
-    return Tensor(array, requires_grad=array.dtype.kind == "f")
+    return Tensor(array, requires_grad=True)
 
 
 def _probe(x: np.ndarray, dynamic_batch: bool) -> np.ndarray:
     """An input unlike the example: one more row when the batch is dynamic, and the
-    example's elements (so the same range of values) in another order."""
+    example's elements (so the same range of values) in another order, or values
+    drawn from [0, 1) where that changes nothing (an example of zeros)."""
     if dynamic_batch:
         x = np.concatenate([x, x[:1]])
-    return np.random.default_rng(0).permutation(x.reshape(-1)).reshape(x.shape)
+    rng = np.random.default_rng(0)
+    probe = rng.permutation(x.reshape(-1)).reshape(x.shape)
+    if np.array_equal(probe, x[: len(probe)], equal_nan=True):  # all alike, as zeros
+        probe = rng.random(x.shape).astype(x.dtype)
+    return probe
 
 
 class _Unsupported(Exception):
@@ -325,8 +338,8 @@ class _Graph:
         call = self.call
         name = f"{call.function.__name__}_{len(self.nodes)}" if call else f"{op}_{len(self.nodes)}"
         node = self.onnx.helper.make_node(op, list(inputs), [name], name=name, **attributes)
-        if call is not None and call.where is not None:
-            node.doc_string = f"{call.where.filename}:{call.where.lineno}"
+        if call is not None and call.where is not None:  # the file's name only: no user's path
+            node.doc_string = f"{os.path.basename(call.where.filename)}:{call.where.lineno}"
         self.nodes.append(node)
         return name
 

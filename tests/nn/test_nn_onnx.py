@@ -275,12 +275,34 @@ def test_a_failed_export_leaves_an_existing_file_as_it_was(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]
 
 
-def test_a_constant_computed_from_the_input_outside_the_graph_is_refused(tmp_path):
+@pytest.mark.parametrize("example", [np.ones, np.zeros], ids=["ones", "zeros"])
+def test_a_constant_computed_from_the_input_outside_the_graph_is_refused(example, tmp_path):
     leaky = Forward(lambda x, p: ag.where(x > 0, x, 0.1 * x))  # x > 0 is not recorded
 
     with pytest.raises(nn.onnx.ExportError, match="Where.*computed from the input"):
-        nn.onnx.export(leaky, np.ones((2, 4, 6), np.float32), tmp_path / "leaky.onnx")
+        nn.onnx.export(leaky, example((2, 4, 6), np.float32), tmp_path / "leaky.onnx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_number_taken_from_the_batch_size_is_refused_and_a_mean_over_it_exports(tmp_path):
+    by_hand = Forward(lambda x, p: x.sum(axis=0) / x.shape[0])
+    with pytest.raises(nn.onnx.ExportError, match="Div.*computed from the input"):
+        nn.onnx.export(by_hand, np.ones((2, 4, 6), np.float32), tmp_path / "mean.onnx")
+
+    assert_runs_like_the_engine(Forward(lambda x, p: x.mean(axis=0)), (4, 6), tmp_path)
+
+
+def test_an_integer_example_is_refused_saying_to_give_the_floating_input(tmp_path):
+    with pytest.raises(nn.onnx.ExportError, match="uint8.*astype"):
+        nn.onnx.export(nn.Linear(4, 2), np.zeros((2, 4), np.uint8), tmp_path / "m.onnx")
+
+
+def test_a_forward_that_takes_another_path_on_another_input_is_refused(tmp_path):
+    branchy = Forward(lambda x, p: x.relu() if x.data.sum() > 0 else x.tanh())
+    x = np.array([[-1.0, 0.0], [0.0, 2.0]], np.float32)  # sum 1; the probe's (a row more): 0
+
+    with pytest.raises(nn.onnx.ExportError, match="another path"):
+        nn.onnx.export(branchy, x, tmp_path / "branchy.onnx")
 
 
 def test_an_advanced_index_is_refused_naming_getitem(tmp_path):
