@@ -189,3 +189,13 @@ def test_a_missing_library_is_one_error_line_naming_what_to_install(
     assert status == 2
     assert says in one_error_line(err)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_data_dir_that_does_not_exist_is_one_error_line(tiny_checkpoints, tmp_path, capsys):
+    status, _, err = run_export(
+        capsys, "--checkpoint", tiny_checkpoints["mlp"], "--out", tmp_path / "m.onnx",
+        "--verify", "--data-dir", tmp_path / "mnsit",
+    )  # fmt: skip
+    assert status == 2
+    assert "argument --data-dir: no such folder" in one_error_line(err)
+    assert not (tmp_path / "mnsit").exists()

@@ -128,9 +128,15 @@ TENSOR_OPS = {
 }
 
 
+OPSETS = pytest.mark.parametrize(
+    "opset", [None, nn.onnx.MIN_OPSET], ids=["newest-opset", "oldest-opset"]
+)
+
+
+@OPSETS
 @pytest.mark.parametrize("function", TENSOR_OPS.values(), ids=TENSOR_OPS.keys())
-def test_a_forward_of_tensor_operations_runs_as_in_the_engine(function, tmp_path):
-    assert_runs_like_the_engine(Forward(function), (4, 6), tmp_path)
+def test_a_forward_of_tensor_operations_runs_as_in_the_engine(function, opset, tmp_path):
+    assert_runs_like_the_engine(Forward(function), (4, 6), tmp_path, opset=opset)
 
 
 LAYERS = {
@@ -163,10 +169,11 @@ LAYERS = {
 }
 
 
+@OPSETS
 @pytest.mark.parametrize("model, shape", LAYERS.values(), ids=LAYERS.keys())
-def test_layers_and_functionals_run_as_in_the_engine(model, shape, tmp_path):
+def test_layers_and_functionals_run_as_in_the_engine(model, shape, opset, tmp_path):
     model.train()  # exported in eval mode all the same: the dropout is not there
-    assert_runs_like_the_engine(model, shape, tmp_path)
+    assert_runs_like_the_engine(model, shape, tmp_path, opset=opset)
 
 
 def test_a_padded_average_pool_counts_the_padding_as_the_engine_does(tmp_path):
