@@ -38,7 +38,6 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, d
     parser = options.ArgumentParser(
         prog=PROG,
         description="Export a checkpoint of python -m mnist.train to ONNX.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
         "--checkpoint", required=True, metavar="CKPT", help="a checkpoint of mnist.train --save"
