@@ -416,10 +416,16 @@ def _reduce(op: str) -> Converter:
     """sum, mean, max, min over node.axis (None: all), keepdims as recorded."""
 
     def convert(g: _Graph, call: Call) -> str:
-        axes = [] if call.node.axis is None else [g.axes(call.node.axis)]
-        return g.add(op, [g.input(0), *axes], keepdims=int(call.args[2]))
+        if call.node.axis is None:
+            return g.add(op, [g.input(0)], keepdims=int(call.args[2]))
+        return _over(g, op, g.input(0), call.node.axis, keepdims=int(call.args[2]))
 
     return convert
+
+
+def _over(g: _Graph, op: str, x: str, axes: Sequence[int], keepdims: int = 1) -> str:
+    """The reduction `op` of x over `axes`; no axes reduce nothing, as in NumPy."""
+    return g.add(op, [x, g.axes(axes)], keepdims=keepdims, noop_with_empty_axes=1)
 
 
 def _all_axes(call: Call) -> list[int]:
@@ -427,20 +433,21 @@ def _all_axes(call: Call) -> list[int]:
     return list(range(call.args[0].ndim)) if axis is None else list(axis)
 
 
-def _stable_parts(g: _Graph, axes: list[int]) -> tuple[str, str, str]:
-    """(x - m, exp(x - m), Σ exp(x - m)) with m = max x along `axes`, kept as size-1
-    axes: the engine's stable_parts (autograd/ops/softmax.py) in ONNX."""
-    x, axes_name = g.input(0), g.axes(axes)
-    shifted = g.add("Sub", [x, g.add("ReduceMax", [x, axes_name], keepdims=1)])
+def _stable_parts(g: _Graph, axes: list[int]) -> tuple[str, str, str, str]:
+    """(m, x - m, exp(x - m), Σ exp(x - m)) with m = max x along `axes`, m and the sum
+    kept as size-1 axes: the engine's stable_parts (autograd/ops/softmax.py) in ONNX."""
+    x = g.input(0)
+    m = _over(g, "ReduceMax", x, axes)
+    shifted = g.add("Sub", [x, m])
     e = g.add("Exp", [shifted])
-    return shifted, e, g.add("ReduceSum", [e, axes_name], keepdims=1)
+    return m, shifted, e, _over(g, "ReduceSum", e, axes)
 
 
 def _softmax(g: _Graph, call: Call) -> str:
     axes = _all_axes(call)
     if len(axes) == 1:
         return g.add("Softmax", [g.input(0)], axis=axes[0])
-    _, e, total = _stable_parts(g, axes)
+    _, _, e, total = _stable_parts(g, axes)
     return g.add("Div", [e, total])
 
 
@@ -448,17 +455,15 @@ def _log_softmax(g: _Graph, call: Call) -> str:
     axes = _all_axes(call)
     if len(axes) == 1:
         return g.add("LogSoftmax", [g.input(0)], axis=axes[0])
-    shifted, _, total = _stable_parts(g, axes)
+    _, shifted, _, total = _stable_parts(g, axes)
     return g.add("Sub", [shifted, g.add("Log", [total])])
 
 
 def _logsumexp(g: _Graph, call: Call) -> str:
     axes = _all_axes(call)
-    x, axes_name = g.input(0), g.axes(axes)
-    m = g.add("ReduceMax", [x, axes_name], keepdims=1)
-    total = g.add("ReduceSum", [g.add("Exp", [g.add("Sub", [x, m])]), axes_name], keepdims=1)
+    m, _, _, total = _stable_parts(g, axes)
     z = g.add("Add", [g.add("Log", [total]), m])
-    return z if call.args[2] else g.add("Squeeze", [z, axes_name])
+    return z if call.args[2] else g.add("Squeeze", [z, g.axes(axes)])
 
 
 def _linear(g: _Graph, call: Call) -> str:
