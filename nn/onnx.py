@@ -12,12 +12,12 @@ named as in `model.named_parameters()`; other constants become initializers too.
 The batch. ONNX Runtime runs the file at any batch size (unless
 `dynamic_batch=False`), but the recording saw one. So the model runs a second time,
 on a probe of another batch size and other values (the example's elements
-shuffled), and the two recordings are compared call by call: a reshape's target
-entries that follow the batch are written as 0 (copy that axis) or -1 (infer it),
-and anything else that changed (a constant computed from the input outside the
-graph, as `x > 0` or `x.data`; a path taken by a Python `if`; an option that
-follows the batch) is an error naming the op and the line that made it, never a
-file that silently holds the example's values.
+shuffled), and the two recordings are compared call by call: the entries of a
+shape that follow the batch are written to follow it (see `_shape`), and anything
+else that changed (a constant computed from the input outside the graph, as
+`x > 0` or `x.data`; a path taken by a Python `if`; an option that follows the
+batch) is an error naming the op and the line that made it, never a file that
+silently holds the example's values.
 
 Not covered: losses (they are not part of a model's forward), dropout in training
 mode, indexing with integer arrays or masks, and the backward-only operations.
@@ -94,7 +94,8 @@ def export(
     with np.errstate(all="ignore"):  # the probe's values may be outside the model's domain
         probes, _ = _record(model, probe_x)
     _compare(calls, x, out, probes, probe_x)
-    graph = _Graph(onnx, x, {id(p): name for name, p in model.named_parameters()}, dynamic_batch)
+    params = {id(p): name for name, p in model.named_parameters()}
+    graph = _Graph(onnx, x, params, dynamic_batch, probe_x.shape[0])
     for call, probe, needed in zip(calls, probes, _needed(calls, out)):
         if needed:
             graph.convert(call, probe)
@@ -255,8 +256,12 @@ def _compare(
 class _Graph:
     """The ONNX graph being built: nodes, initializers and the name of every value."""
 
-    def __init__(self, onnx: Any, x: Tensor, params: dict[int, str], dynamic_batch: bool):
+    def __init__(
+        self, onnx: Any, x: Tensor, params: dict[int, str], dynamic_batch: bool, probe_batch: int
+    ):
         self.onnx, self.x, self.params, self.dynamic = onnx, x, params, dynamic_batch
+        self.batch_sizes = (x.shape[0], probe_batch)  # of the example and of the probe
+        self._batch: str | None = None
         self.names: dict[int, str] = {id(x): "input"}
         self.nodes: list[Any] = []
         self.initializers: dict[str, Any] = {}
@@ -346,6 +351,12 @@ class _Graph:
     def axes(self, axes: Sequence[int]) -> str:
         return self.constant(list(axes))
 
+    def batch(self) -> str:
+        """The batch size of the input the file is run on, as a 1-element int64 value."""
+        if self._batch is None:
+            self._batch = self.add("Shape", ["input"], start=0, end=1)
+        return self._batch
+
 
 def _onnx_type(onnx: Any, dtype: np.dtype) -> int:
     return onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
@@ -373,21 +384,26 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _batch_agnostic(g: _Graph, target: Sequence[int], probe: Sequence[int], copy: int) -> list[int]:
-    """A shape recorded as `target` on the example and as `probe` on the probe, with
-    every entry that followed the batch made `copy` (the input's own size there:
-    Reshape's 0, Expand's 1) where it is the input's size on that axis in both
-    recordings, else -1 (inferred), for at most one entry."""
+def _shape(g: _Graph, copy: int) -> str:
+    """The current call's shape argument (a Reshape's target, a BroadcastTo's shape) as
+    a value of the graph, with every entry that followed the batch (it differs on the
+    probe) made to follow it in the file: `copy` (Reshape's 0, Expand's 1: the input's
+    own size) where it is the input's size on that axis; else the batch size, read
+    from the graph's input when it runs, where it is that; else -1 (Reshape infers it),
+    for one entry at most."""
+    target, probe = (np.atleast_1d(c.args[1]).tolist() for c in (g.call, g.probe))
     x, px = g.call.args[0].shape, g.probe.args[0].shape
     if copy == 1:  # Expand aligns the shapes at their ends, as broadcasting does
         x, px = (None,) * (len(target) - len(x)) + x, (None,) * (len(target) - len(px)) + px
-    shape = list(target)
+    shape: list[int | None] = list(target)
     inferred = -1 in target
     for i, (t, p) in enumerate(zip(target, probe)):
         if t == p:
             continue
         if i < len(x) and x[i] == t and px[i] == p:
             shape[i] = copy
+        elif (t, p) == g.batch_sizes:
+            shape[i] = None  # the batch size, read when the file runs
         elif not inferred and copy == 0:
             shape[i], inferred = -1, True
         else:
@@ -395,7 +411,10 @@ def _batch_agnostic(g: _Graph, target: Sequence[int], probe: Sequence[int], copy
                 f"has a shape {tuple(target)} whose entries follow the batch in a way ONNX "
                 "cannot be told (keep the batch on the first axis)"
             )
-    return shape
+    if None not in shape:
+        return g.constant(shape)
+    pieces = [g.batch() if n is None else g.constant([n]) for n in shape]
+    return g.add("Concat", pieces, axis=0)
 
 
 # ----- the converters: one per Function, each writing its call as ONNX nodes -----
@@ -500,14 +519,11 @@ def _avg_pool2d(g: _Graph, call: Call) -> str:
 
 
 def _reshape(g: _Graph, call: Call) -> str:
-    target, probe = (np.atleast_1d(c.args[1]).tolist() for c in (call, g.probe))
-    shape = _batch_agnostic(g, target, probe, copy=0)
-    return g.add("Reshape", [g.input(0), g.constant(shape)])
+    return g.add("Reshape", [g.input(0), _shape(g, copy=0)])
 
 
 def _broadcast_to(g: _Graph, call: Call) -> str:
-    shape = _batch_agnostic(g, list(call.args[1]), list(g.probe.args[1]), copy=1)
-    return g.add("Expand", [g.input(0), g.constant(shape)])
+    return g.add("Expand", [g.input(0), _shape(g, copy=1)])
 
 
 def _transpose(g: _Graph, call: Call) -> str:
@@ -624,5 +640,5 @@ CONVERTERS: dict[type[Function], Converter] = {
     pooling.AvgPool2d: _avg_pool2d,
 }
 
-# the argument holding a shape whose entries may follow the batch (see _batch_agnostic)
+# the argument holding a shape whose entries may follow the batch (see _shape)
 _BATCH_SHAPED = {shaping.Reshape: 1, shaping.BroadcastTo: 1}
