@@ -104,10 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, state = parse_args(argv)
     try:
         model = train.trained_model(state, args.checkpoint, "--checkpoint")
-        name = train.saved_option(state["config"], "model")
-        example = model_input(name, np.zeros((EXAMPLE_BATCH, 28, 28), np.uint8))
+    except train.CheckpointError as error:  # bad input, as a file that is no checkpoint
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    name = train.saved_option(state["config"], "model")
+    example = model_input(name, np.zeros((EXAMPLE_BATCH, 28, 28), np.uint8))
+    try:
         nn.onnx.export(model, example, args.out, opset=args.opset)
-    except (train.CheckpointError, nn.onnx.ExportError, ValueError) as error:
+    except (nn.onnx.ExportError, OSError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1
     print(f"wrote {args.out}: the {name.upper()} of {args.checkpoint}")

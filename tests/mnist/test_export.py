@@ -199,3 +199,16 @@ def test_a_data_dir_that_does_not_exist_is_one_error_line(tiny_checkpoints, tmp_
     assert status == 2
     assert "argument --data-dir: no such folder" in one_error_line(err)
     assert not (tmp_path / "mnsit").exists()
+
+
+def test_a_damaged_checkpoint_is_one_error_line(tiny_checkpoints, tmp_path, capsys):
+    state = nn.load(tiny_checkpoints["mlp"])
+    del state["model"]["2.bias"]
+    damaged = tmp_path / "damaged.npz"
+    nn.save(state, damaged)
+
+    status, _, err = run_export(capsys, "--checkpoint", damaged, "--out", tmp_path / "m.onnx")
+
+    assert status == 2
+    assert "damaged checkpoint" in one_error_line(err)
+    assert not (tmp_path / "m.onnx").exists()
