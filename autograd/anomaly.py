@@ -64,7 +64,7 @@ class _AnomalyWatcher(Watcher):
         self.in_backward = 0  # > 0 while a node's backward runs: its ops are checked with it
 
     def recorded(self, node: Node, args: tuple, kwargs: dict, out: Tensor) -> None:
-        node.created_at = _user_frame()
+        node.created_at = user_frame()
         kinds = non_finite(out.data) if self.check_forward and not self.in_backward else ""
         if kinds:
             raise AnomalyError(
@@ -95,10 +95,12 @@ def non_finite(array: np.ndarray) -> str:
     return " and ".join(kind for kind, test in tests if test(array).any())
 
 
-def _user_frame() -> traceback.FrameSummary | None:
-    """The innermost frame on the stack whose code is outside the autograd package."""
+def user_frame(*also_outside: str) -> traceback.FrameSummary | None:
+    """The innermost frame on the stack whose code is outside the autograd package
+    and outside the folders `also_outside` (a library built on autograd, as nn)."""
+    skipped = (_PACKAGE_DIR, *also_outside)
     frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while frame is not None and frame.f_code.co_filename.startswith(skipped):
         frame = frame.f_back
     if frame is None:
         return None

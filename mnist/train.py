@@ -182,21 +182,40 @@ class Diverged(ArithmeticError):
 CHECKPOINT_SECTIONS = ("model", "optimizer", "progress", "history", "config")
 
 
-def read_checkpoint(path: str) -> dict[str, Any]:
-    """The checkpoint `--save` wrote at `path`, or CheckpointError saying why it is not one."""
+def read_checkpoint(path: str, option: str = "--resume") -> dict[str, Any]:
+    """The checkpoint `--save` wrote at `path`, or CheckpointError saying why it is not
+    one (naming the command line's `option` that gave the path)."""
     try:
         state = nn.load(path)
     except ValueError as error:  # empty, not an .npz, damaged, hostile: nn.load names it
-        raise CheckpointError(f"--resume: {error}") from None
+        raise CheckpointError(f"{option}: {error}") from None
     missing = [key for key in CHECKPOINT_SECTIONS if not isinstance(state.get(key), dict)]
     if missing:
         flat = state and not any(isinstance(value, dict) for value in state.values())
         hint = " (it holds only arrays, like a model's state_dict saved alone)" if flat else ""
         raise CheckpointError(
-            f"--resume {path}: not a checkpoint of {PROG} --save: it has no "
+            f"{option} {path}: not a checkpoint of {PROG} --save: it has no "
             f"{', '.join(missing)}{hint}"
         )
     return state
+
+
+def saved_option(config: dict[str, Any], key: str) -> Any:
+    """The value of option `key` a checkpoint's config holds (older ones hold no --model)."""
+    return config[key].item() if key in config else BEFORE_CNN[key]
+
+
+def trained_model(state: dict[str, Any], path: str, option: str = "--resume") -> nn.Module:
+    """The model of `read_checkpoint(path)`, built as that run built it, with its
+    trained weights; CheckpointError where it does not fit."""
+    try:
+        name = saved_option(state["config"], "model")
+        model = build(name, saved_option(state["config"], "hidden"))
+        model.load_state_dict(state["model"])
+    except (KeyError, ValueError, TypeError, AttributeError) as error:  # damaged, edited
+        what = f"no entry {error}" if isinstance(error, KeyError) else _one_line(error)
+        raise CheckpointError(f"{option} {path}: damaged checkpoint: {what}") from None
+    return model
 
 
 def _one_line(error: BaseException) -> str:
@@ -320,7 +339,7 @@ class Trainer:
 
     def _check_config(self, config: dict[str, Any], path: str) -> None:
         for key, given in self.config().items():
-            saved = config[key].item() if key in config else BEFORE_CNN[key]
+            saved = saved_option(config, key)
             if saved != given:
                 option = "--" + key.replace("_", "-")
                 raise CheckpointError(

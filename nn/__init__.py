@@ -6,6 +6,7 @@ opt = nn.optim.RMSprop(model.parameters(), lr=1e-3)
 loss = nn.functional.cross_entropy(model(x), labels)
 opt.zero_grad(); loss.backward(); opt.step()
 nn.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, "checkpoint.npz")
+nn.onnx.export(model, x, "model.onnx")  # to run elsewhere (the onnx extra)
 """
 
 # isort: off
@@ -14,7 +15,7 @@ from nn.module import Module
 
 # isort: on
 from autograd.files import atomic_write
-from nn import functional, init, optim
+from nn import functional, init, onnx, optim
 from nn.containers import Sequential
 from nn.layers import (
     AvgPool2d,
@@ -46,6 +47,7 @@ __all__ = [
     "atomic_write",
     "functional",
     "init",
+    "onnx",
     "optim",
     "load",
     "save",

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import autograd as ag
@@ -17,7 +18,16 @@ from autograd.optional import MissingDependency, optional_import
 from mnist import curves, train
 
 REPO = Path(__file__).resolve().parents[1]
-OPTIONAL = {"graphviz", "numba", "llvmlite", "matplotlib", "pooch", "requests"}
+OPTIONAL = {
+    "graphviz",
+    "numba",
+    "llvmlite",
+    "matplotlib",
+    "pooch",
+    "requests",
+    "onnx",
+    "onnxruntime",
+}
 
 
 def loaded_after(code: str) -> set[str]:
@@ -31,7 +41,7 @@ def loaded_after(code: str) -> set[str]:
     return {name.partition(".")[0] for name in done.stdout.split()}
 
 
-@pytest.mark.parametrize("module", ["autograd", "nn", "mnist.train"])
+@pytest.mark.parametrize("module", ["autograd", "nn", "nn.onnx", "mnist.train", "mnist.export"])
 def test_importing_loads_no_optional_library(module):
     assert loaded_after(f"import {module}") & OPTIONAL == set()
 
@@ -102,3 +112,26 @@ def test_train_with_plot_but_without_matplotlib_stops_before_training(monkeypatc
     assert exit.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert "--plot: matplotlib is not installed: pip install 'autograd-numpy[plot]'" in error
+
+
+def test_exporting_to_onnx_loads_onnx_and_not_onnxruntime():
+    pytest.importorskip("onnx", reason="onnx is the onnx extra's")
+    code = (
+        "import numpy as np, nn, tempfile, os\n"
+        "with tempfile.TemporaryDirectory() as folder:\n"
+        "    nn.onnx.export(nn.ReLU(), np.zeros((1, 2)), os.path.join(folder, 'm.onnx'))"
+    )
+    loaded = loaded_after(code)
+    assert "onnx" in loaded and "onnxruntime" not in loaded
+
+
+def test_exporting_without_onnx_names_the_onnx_extra_and_writes_nothing(monkeypatch, tmp_path):
+    import nn
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if not installed
+
+    with pytest.raises(
+        MissingDependency, match=r"^onnx is not installed: pip install 'autograd-numpy\[onnx\]'$"
+    ):
+        nn.onnx.export(nn.ReLU(), np.zeros((1, 2)), tmp_path / "m.onnx")
+    assert list(tmp_path.iterdir()) == []
