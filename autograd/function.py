@@ -16,8 +16,10 @@ Every operation in the engine, built-in or user-defined, is a subclass of
 input Tensor, the output's array as the output, so that double backward
 differentiates through them; anything else saved (an array computed inside
 forward, `np.cos(x)` say) is a constant for double backward, as in PyTorch. To
-differentiate through such a value, compute it in backward with Tensor ops. `MyOp.apply(*args)` runs forward and, when a gradient is wanted, links
-the node into the graph. Because backward is written with Tensor operations,
+differentiate through such a value, compute it in backward with Tensor ops.
+
+`MyOp.apply(*args)` runs forward and, when a gradient is wanted, links the node
+into the graph. Because backward is written with Tensor operations,
 running it with recording on (`create_graph=True`) builds the graph of the
 gradient itself.
 

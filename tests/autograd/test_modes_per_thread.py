@@ -79,6 +79,7 @@ def test_the_labels_of_a_gradients_graph_stay_in_the_thread_that_makes_it():
         @staticmethod
         def backward(ctx, grad):
             (x,) = ctx.saved_tensors
+
             def other() -> None:
                 labelled.append((f64([1.0]) * 2)._node.made_by)
 
