@@ -16,6 +16,8 @@ from autograd.tensor import Tensor
 class Add(Function):
     """z = x + y"""
 
+    formula = "dx = grad, dy = grad (each summed back to its input's shape)"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         node.shapes = x.shape, y.shape
@@ -30,6 +32,8 @@ class Add(Function):
 class Sub(Function):
     """z = x - y"""
 
+    formula = "dx = grad, dy = -grad (each summed back to its input's shape)"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         node.shapes = x.shape, y.shape
@@ -43,6 +47,8 @@ class Sub(Function):
 
 class Mul(Function):
     """z = x * y"""
+
+    formula = "dx = grad · y, dy = grad · x"
 
     @staticmethod
     def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -63,6 +69,8 @@ class Mul(Function):
 class Div(Function):
     """z = x / y"""
 
+    formula = "dx = grad / y, dy = -grad · z / y"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         z = x / y
@@ -82,6 +90,8 @@ class Div(Function):
 
 class Pow(Function):
     """z = x ** y"""
+
+    formula = "dx = grad · y · x^(y-1), dy = grad · z · log(x)"
 
     @staticmethod
     def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -114,6 +124,8 @@ class Pow(Function):
 class Neg(Function):
     """z = -x"""
 
+    formula = "dx = -grad"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray) -> np.ndarray:
         return -x
@@ -125,6 +137,8 @@ class Neg(Function):
 
 class MatMul(Function):
     """z = x @ y, for 1-D, 2-D and batched operands as np.matmul."""
+
+    formula = "dx = grad @ yᵀ, dy = xᵀ @ grad"
 
     @staticmethod
     def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
