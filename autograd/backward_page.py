@@ -41,11 +41,24 @@ if TYPE_CHECKING:
 SMALL = 16  # gradients of up to this many elements show every number
 HEATMAP_SIDE = 64  # a heat map has at most this many pixels a side
 SVG_NS = "http://www.w3.org/2000/svg"
+# Above this many drawn nodes, Graphviz's network simplex and crossing minimisation
+# can take minutes (a 300-node graph with shared weights: 11 s, 500 nodes: over 10
+# minutes); with these limits, 500 nodes take about 2 s, the layout a little less tidy.
+LARGE_GRAPH = 150
+LARGE_GRAPH_LAYOUT = {
+    "nslimit": "1",
+    "nslimit1": "1",
+    "mclimit": "0.1",
+    "remincross": "false",
+    "searchsize": "10",
+}
 
 
 def render(trace: BackwardTrace, params: Mapping[str, Tensor] | None = None) -> str:
     """The page of `trace`, as HTML text."""
     dot, ids = drawing(trace.root, params)
+    if len(ids) > LARGE_GRAPH:  # Graphviz's layout would take minutes: cut its searches short
+        dot.graph_attr.update(LARGE_GRAPH_LAYOUT)
     svg = _clean_svg(dot.pipe(format="svg"))
     names = {id(t): name for name, t in (params or {}).items()}
     steps = [_step(i, step, ids, names) for i, step in enumerate(trace.steps)]
@@ -136,7 +149,7 @@ def _summary(a: np.ndarray) -> dict[str, Any]:
 def _heatmap(a: np.ndarray) -> dict[str, Any] | None:
     """A heat map of an image-shaped gradient, as a PNG data URL, or None."""
     if a.ndim == 4 and a.shape[0] and a.shape[1]:
-        image, what = a[0, 0], "image 0, channel 0"
+        image, what = a[0, 0], "[0, 0] (first image, first channel)"
     elif a.ndim == 2:
         image, what = a, "the whole array"
     else:
@@ -240,7 +253,7 @@ def _script_json(value: Any) -> str:
 
 _STYLE = """
 * { box-sizing: border-box; }
-html, body { height: 100%; margin: 0; }
+html, body { height: 100%; margin: 0; overflow: hidden; }
 body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
   color: #222; display: flex; flex-direction: column; }
 header { display: flex; align-items: center; gap: 12px; padding: 8px 14px;
@@ -259,7 +272,7 @@ header button:disabled { color: #aaa; cursor: default; }
 .legend .l-flow::before { background: #e65100; height: 3px; vertical-align: 3px; }
 main { flex: 1; display: flex; min-height: 0; }
 #graph { flex: 1; overflow: auto; padding: 8px; }
-#graph svg { max-width: 100%; height: auto; }
+#graph.fit svg { max-width: 100%; max-height: 100%; width: auto; height: auto; }
 #panel { width: 440px; overflow: auto; border-left: 1px solid #ddd; padding: 10px 14px;
   background: #fcfcfc; }
 #panel h2 { font-size: 17px; margin: 4px 0 6px; }
@@ -313,6 +326,8 @@ _SCRIPT = """
   const play = document.getElementById("play");
   const speed = document.getElementById("speed");
   const position = document.getElementById("position");
+  const graph = document.getElementById("graph");
+  const fit = document.getElementById("fit");
   let current = -1;
   let timer = null;
 
@@ -427,7 +442,12 @@ _SCRIPT = """
       }
       if (g) {
         g.classList.add("current");
-        g.scrollIntoView({block: "nearest", inline: "nearest"});
+        const box = g.getBoundingClientRect();
+        const view = graph.getBoundingClientRect();
+        if (box.top < view.top || box.bottom > view.bottom ||
+            box.left < view.left || box.right > view.right) {
+          g.scrollIntoView({block: "center", inline: "center"});
+        }
       }
     }
     document.body.dataset.step = String(i);
@@ -455,6 +475,9 @@ _SCRIPT = """
   prev.addEventListener("click", function () { stop(); show(current - 1); });
   next.addEventListener("click", function () { stop(); show(current + 1); });
   play.addEventListener("click", toggle);
+  fit.addEventListener("click", function () {
+    fit.textContent = graph.classList.toggle("fit") ? "Actual size" : "Fit";
+  });
   speed.addEventListener("change", function () {
     if (timer !== null) { clearInterval(timer); timer = setInterval(tick, Number(speed.value)); }
   });
@@ -490,6 +513,7 @@ style-src 'unsafe-inline'; script-src 'sha256-{script_hash}'">
 <option value="20">fastest</option>
 </select></label>
 <span id="position">start</span>
+<button id="fit" type="button" title="the whole graph in view, or actual size">Fit</button>
 <span class="legend"><span class="l-current">current step</span><span class="l-flow">gradient \
 sent</span><span class="l-done">done</span><span class="l-complete">leaf gradient complete</span>\
 </span>
