@@ -67,6 +67,7 @@ def render(trace: BackwardTrace, params: Mapping[str, Tensor] | None = None) -> 
     root_op = trace.steps[0].op if trace.steps else "a leaf"
     return _PAGE.format(
         title=html.escape(f"Backward pass of {root_op}: {len(steps)} steps"),
+        heading=html.escape(f"Backward pass: {len(steps)} steps"),
         script_hash=digest,
         style=_STYLE,
         svg=svg,
@@ -502,11 +503,11 @@ style-src 'unsafe-inline'; script-src 'sha256-{script_hash}'">
 </head>
 <body data-step="-1">
 <header>
-<h1>{title}</h1>
+<h1>{heading}</h1>
 <button id="prev" type="button" title="previous step (\u2190)">\u2190 Prev</button>
 <button id="play" type="button">Play</button>
 <button id="next" type="button" title="next step (\u2192)">Next \u2192</button>
-<label>speed <select id="speed">
+<label title="time per step when playing"><select id="speed">
 <option value="1500">slow</option>
 <option value="700" selected>normal</option>
 <option value="250">fast</option>
