@@ -168,7 +168,13 @@ def _heatmap(a: np.ndarray) -> dict[str, Any] | None:
     if factor > 1:
         note += f", shown {rows}×{cols} (largest of each {factor}×{factor} block)"
     png = base64.b64encode(_png(index)).decode()
-    return {"png": f"data:image/png;base64,{png}", "note": note, "scale": _number(scale)}
+    return {
+        "png": f"data:image/png;base64,{png}",
+        "rows": rows,
+        "cols": cols,
+        "note": note,
+        "scale": _number(scale),
+    }
 
 
 def _downsample(image: np.ndarray) -> tuple[np.ndarray, int]:
@@ -288,8 +294,7 @@ main { flex: 1; display: flex; min-height: 0; }
 .values { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px;
   word-break: break-word; margin-top: 4px; }
 figure { margin: 6px 0; }
-figure img { image-rendering: pixelated; border: 1px solid #ccc; width: 160px;
-  height: auto; display: block; }
+figure img { image-rendering: pixelated; border: 1px solid #ccc; display: block; }
 figcaption { font-size: 12px; color: #666; }
 .none { color: #888; font-style: italic; }
 #leaves ul { margin: 4px 0; padding-left: 18px; }
@@ -365,9 +370,13 @@ _SCRIPT = """
       const figure = el("figure");
       const img = el("img", "heatmap");
       img.src = heat.png;
+      const zoom = Math.min(200 / heat.cols, 160 / heat.rows);  // fit 200 × 160 px
+      img.style.width = Math.round(heat.cols * zoom) + "px";
+      img.style.height = Math.round(heat.rows * zoom) + "px";
       img.alt = "heat map: " + heat.note;
       figure.append(img, el("figcaption", null,
-        heat.note + "; blue < 0 < red, ±" + num(heat.scale)));
+        heat.note + "; blue < 0 < red, ±" + num(heat.scale) +
+        (summary.nan || summary.inf ? "; grey: NaN or inf" : "")));
       box.append(figure);
     }
     return box;
