@@ -43,9 +43,11 @@ from autograd.ops import (
     transpose,
     where,
 )
+from autograd.trace import BackwardTrace, trace_backward
 
 __all__ = [
     "AnomalyError",
+    "BackwardTrace",
     "Node",
     "Function",
     "GradcheckError",
@@ -83,6 +85,7 @@ __all__ = [
     "sum",
     "tanh",
     "tensor",
+    "trace_backward",
     "transpose",
     "where",
 ]

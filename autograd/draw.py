@@ -65,6 +65,15 @@ def draw_graph(
 
     `params` names leaves, e.g. `dict(model.named_parameters())`.
     """
+    return drawing(root, params, show_values)[0]
+
+
+def drawing(
+    root: Tensor, params: Mapping[str, Tensor] | None = None, show_values: bool = False
+) -> tuple[graphviz.Digraph, dict[Node, str]]:
+    """`draw_graph`'s Digraph, and the DOT id of each graph node it draws (op nodes, and
+    the `Leaf` of each leaf tensor still alive). Graphviz writes a node's DOT id as the
+    `<title>` of its `g.node` in SVG, so a page can find the drawing of each node."""
     graphviz = optional_import("graphviz")  # imported only when a graph is drawn
     names = {id(t): name for name, t in (params or {}).items()}
     layers: dict[str, list[DrawnNode]] = {}  # layer ("" for none) -> its nodes
@@ -94,13 +103,17 @@ def draw_graph(
     else:
         op_ids[root._node] = "op0"
         queue.append(root._node)
+    leaf_nodes: dict[Node, str] = {}  # Leaf -> node id, for `drawing`'s callers
     for node in queue:
         node_id = op_ids[node]
         layers.setdefault("", []).append((node_id, *_op(node, show_values)))
         for parent, spec in zip(node.parents, node.inputs):
             shape, dtype = spec or (None, None)
             if parent is not None and parent.is_leaf:
-                edges.append((leaf_id(parent.tensor(), shape, dtype), node_id))
+                tensor = parent.tensor()
+                edges.append((leaf_id(tensor, shape, dtype), node_id))
+                if tensor is not None:
+                    leaf_nodes[parent] = leaf_ids[id(tensor)]
             elif parent is not None:
                 if parent not in op_ids:
                     op_ids[parent] = f"op{len(op_ids)}"
@@ -119,11 +132,12 @@ def draw_graph(
                 dot.node(node_id, label, **attrs)
             continue
         with dot.subgraph(name=f"cluster_{layer}") as cluster:
-            cluster.attr(label=layer, style="rounded,dashed", color="gray40")
+            # nohtml: a name like "<b>.w" is text, not one of Graphviz's HTML-like labels
+            cluster.attr(label=graphviz.nohtml(layer), style="rounded,dashed", color="gray40")
             for node_id, label, attrs in nodes:
                 cluster.node(node_id, label, **attrs)
     dot.edges(edges)
-    return dot
+    return dot, {**op_ids, **leaf_nodes}
 
 
 def _op(node: Node, show_values: bool) -> tuple[str, dict[str, str]]:

@@ -1,4 +1,5 @@
-"""Draw the MNIST model's loss graph: `python -m mnist.graph --out graph.svg`.
+"""Draw the MNIST model's loss graph: `python -m mnist.graph --out graph.svg`, and
+step through its backward pass: `python -m mnist.graph --html backward.html`.
 
 The picture is the graph autograd records for the cross-entropy loss of
 Linear(784, 512)-ReLU-Linear(512, 10) (`--model mlp`) or of the CNN (`--model cnn`,
@@ -8,6 +9,10 @@ picks the format: .svg, .png and .pdf are rendered by Graphviz's `dot`
 program, .dot is the DOT source (no Graphviz needed). Where `dot` is missing,
 the DOT source is written next to the requested file (same name, ending .dot),
 with how to install Graphviz, and the exit status is 1.
+
+`--html FILE` writes the page of `ag.trace_backward` for the same loss: the graph,
+and the gradients of every step of the backward pass, to step through in a browser
+(see docs/backward-page.md). `--out` and `--html` may be given together or alone.
 
 The batch is the first `--batch-size` images of the test split (see
 `mnist.data.load`). If they cannot be loaded (no files, no network), a random
@@ -48,7 +53,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "--out", required=True, type=Path, help=f"file to write, ending in {', '.join(FORMATS)}"
+        "--out", type=Path, help=f"picture to write, ending in {', '.join(FORMATS)}"
+    )
+    parser.add_argument(
+        "--html",
+        type=Path,
+        help="page to write (ending in .html): step through the backward pass in a browser",
     )
     parser.add_argument("--model", choices=MODELS, default="mlp")
     parser.add_argument("--batch-size", type=options.positive_int, default=8)
@@ -62,10 +72,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="show the value and the gradient (min, mean, max) of every node",
     )
     args = parser.parse_args(argv)
-    if args.out.suffix.lower() not in FORMATS:
+    if args.out is None and args.html is None:
+        parser.error("give --out FILE (the picture), --html FILE (the page) or both")
+    if args.out is not None and args.out.suffix.lower() not in FORMATS:
         parser.error(f"--out must end in one of {', '.join(FORMATS)}, got {str(args.out)!r}")
-    if args.out.is_dir():
-        parser.error(f"--out {args.out}: is a folder; give the path of a file")
+    if args.html is not None and args.html.suffix.lower() not in (".html", ".htm"):
+        parser.error(f"--html must end in .html or .htm, got {str(args.html)!r}")
+    for option, path in (("--out", args.out), ("--html", args.html)):
+        if path is not None and path.is_dir():
+            parser.error(f"{option} {path}: is a folder; give the path of a file")
     return args
 
 
@@ -93,14 +108,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     images, labels = batch(args.batch_size, args.data_dir, args.random)
     model = build(args.model, rng=np.random.default_rng(SEED))
+    params = dict(model.named_parameters())
     x = ag.Tensor(model_input(args.model, images))
+    trace = None
     with ag.retain_grads() if args.show_values else contextlib.nullcontext():
         loss = nn.functional.cross_entropy(model(x), labels)
-        if args.show_values:  # every node keeps its value and its gradient to show
+        if args.html is not None:  # the page's backward pass is the one --show-values shows
+            trace = ag.trace_backward(loss)
+        elif args.show_values:  # every node keeps its value and its gradient to show
             loss.backward()
-    graph = ag.draw_graph(loss, dict(model.named_parameters()), show_values=args.show_values)
+    status = 0
+    if args.out is not None:
+        graph = ag.draw_graph(loss, params, show_values=args.show_values)
+        status = _write_picture(args.out, graph)
+    if trace is not None:
+        try:
+            args.html.parent.mkdir(parents=True, exist_ok=True)
+            trace.save_html(args.html, params)
+        except graphviz.ExecutableNotFound:
+            print(
+                f"error: {args.html} not written: Graphviz's `dot` program, which draws the "
+                f"page's graph, was not found on PATH. To write it, {INSTALL_GRAPHVIZ}, "
+                "then run this again.",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"wrote {args.html}")
+    return status
 
-    out: Path = args.out
+
+def _write_picture(out: Path, graph: graphviz.Digraph) -> int:
+    """Write the drawing to `out` in the format its ending names; 1 where `dot` is missing."""
     fmt = out.suffix.lower()[1:]
     if fmt == "dot":
         _write(out, graph.source.encode())

@@ -99,6 +99,8 @@ def _weight_matrix(w: np.ndarray) -> np.ndarray:
 class Conv2d(Function):
     """out = conv2d(x, w) + b, as w @ im2col(x) + b (see the module docstring)."""
 
+    formula = "dx = col2im(wᵀ @ grad), dw = grad @ im2col(x)ᵀ, db = Σ_{n,i,j} grad"
+
     @staticmethod
     def forward(
         node: Node, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, windows: Windows
@@ -133,6 +135,8 @@ class ConvTranspose(Function):
         dx[n, c, s·i + u, s·j + v] += Σ_o g[n, o, i, j] · w[o, c, u, v]
     """
 
+    formula = "dg = conv2d(grad, w), dw = grad @ im2col(g)ᵀ"
+
     @staticmethod
     def forward(node: Node, g: np.ndarray, w: np.ndarray, windows: Windows) -> np.ndarray:
         node.windows = windows
@@ -159,6 +163,8 @@ class ConvWeightGrad(Function):
 
     `cols`, when given, is im2col(x) already computed (by conv2d's forward).
     """
+
+    formula = "dx = conv_transpose(g, grad), dg = conv2d(x, grad)"
 
     @staticmethod
     def forward(

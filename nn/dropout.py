@@ -39,6 +39,8 @@ def check_probability(op: str, p: float) -> None:
 class Dropout(Function):
     """out = x · scale, with scale = mask / (1 - p) drawn by `dropout`."""
 
+    formula = "dx = grad · mask / (1 - p)"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray, scale: np.ndarray) -> np.ndarray:
         node.save_for_backward(scale)

@@ -52,6 +52,8 @@ class Linear(Function):
     `x @ W.T + b` through the generic ops would take four nodes.
     """
 
+    formula = "dx = grad @ W, dW = gradᵀ @ x, db = Σ_rows grad"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
         node.save_for_backward(x, w)
@@ -114,6 +116,8 @@ class CrossEntropy(Function):
     keeps the softmax it computes on the way, so the backward is one node as well.
     """
 
+    formula = "dlogits = grad · (softmax(logits) - one_hot(target)) / n"
+
     @staticmethod
     def forward(node: Node, logits: np.ndarray, target: np.ndarray, reduction: str) -> np.ndarray:
         m, exp, total = stable_parts(logits, axis=1)  # exp(logits - m) ≤ 1 cannot overflow
@@ -137,6 +141,8 @@ class CrossEntropyGrad(Function):
 
     with n = N for "mean" and 1 for "sum"; `probs` is softmax(logits), from the forward.
     """
+
+    formula = "dlogits = softmax_vjp(probs, grad) · g / n, dg = Σ grad · (probs - one_hot) / n"
 
     @staticmethod
     def forward(

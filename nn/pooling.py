@@ -69,6 +69,8 @@ class MaxPool2d(Function):
     Given a `winner`, the forward picks those elements instead of searching them.
     """
 
+    formula = "dx = grad at each window's maximum, 0 elsewhere"
+
     @staticmethod
     def forward(
         node: Node, x: np.ndarray, windows: Windows, winner: np.ndarray | None = None
@@ -108,6 +110,8 @@ def _max_and_winner(xp: np.ndarray, windows: Windows) -> tuple[np.ndarray, np.nd
 class MaxPool2dGrad(Function):
     """dx = each output's gradient added at its window's maximum (max_pool2d's VJP)."""
 
+    formula = "dg = grad picked at each window's maximum"
+
     @staticmethod
     def forward(node: Node, g: np.ndarray, windows: Windows, winner: np.ndarray) -> np.ndarray:
         node.windows, node.winner = windows, winner
@@ -130,6 +134,8 @@ class MaxPool2dGrad(Function):
 class AvgPool2d(Function):
     """out = the mean of every window, the padding's zeros included."""
 
+    formula = "dx = grad / (kh·kw), spread over each window"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray, windows: Windows) -> np.ndarray:
         node.windows = windows
@@ -147,6 +153,8 @@ class AvgPool2d(Function):
 
 class AvgPool2dGrad(Function):
     """dx = each output's gradient spread evenly over its window (avg_pool2d's VJP)."""
+
+    formula = "dg = avg_pool2d(grad)"
 
     @staticmethod
     def forward(node: Node, g: np.ndarray, windows: Windows) -> np.ndarray:

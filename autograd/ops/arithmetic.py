@@ -16,6 +16,8 @@ from autograd.tensor import Tensor
 class Add(Function):
     """z = x + y"""
 
+    formula = "dx = grad, dy = grad (each summed back to its input's shape)"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return x + y
@@ -29,6 +31,8 @@ class Add(Function):
 class Sub(Function):
     """z = x - y"""
 
+    formula = "dx = grad, dy = -grad (each summed back to its input's shape)"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return x - y
@@ -41,6 +45,8 @@ class Sub(Function):
 
 class Mul(Function):
     """z = x * y"""
+
+    formula = "dx = grad · y, dy = grad · x"
 
     @staticmethod
     def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -61,6 +67,8 @@ class Mul(Function):
 class Div(Function):
     """z = x / y"""
 
+    formula = "dx = grad / y, dy = -grad · z / y"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         z = x / y
@@ -80,6 +88,8 @@ class Div(Function):
 
 class Pow(Function):
     """z = x ** y"""
+
+    formula = "dx = grad · y · x^(y-1), dy = grad · z · log(x)"
 
     @staticmethod
     def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -112,6 +122,8 @@ class Pow(Function):
 class Neg(Function):
     """z = -x"""
 
+    formula = "dx = -grad"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray) -> np.ndarray:
         return -x
@@ -123,6 +135,8 @@ class Neg(Function):
 
 class MatMul(Function):
     """z = x @ y, for 1-D, 2-D and batched operands as np.matmul."""
+
+    formula = "dx = grad @ yᵀ, dy = xᵀ @ grad"
 
     @staticmethod
     def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:

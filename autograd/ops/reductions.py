@@ -47,6 +47,8 @@ def drop_kept(z: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool) -> np
 class Sum(Function):
     """z = Σ x over `axis`"""
 
+    formula = "dx = grad, copied back over the summed axes"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
         node.x_shape, node.axis = x.shape, normalize_axis(axis, x.ndim)
@@ -59,6 +61,8 @@ class Sum(Function):
 
 class Mean(Function):
     """z = Σ x / n over `axis`"""
+
+    formula = "dx = grad / n, copied back over the averaged axes"
 
     @staticmethod
     def forward(node: Node, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
@@ -76,6 +80,8 @@ class Max(Function):
     """z = max x over `axis`; tied maxima share the gradient equally, and a NaN,
     which is the maximum wherever it appears, takes all of it"""
 
+    formula = "dx = grad · (x == z) / (number of tied maxima)"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
         return _extremum(node, x, np.max, axis, keepdims)
@@ -88,6 +94,8 @@ class Max(Function):
 class Min(Function):
     """z = min x over `axis`; tied minima share the gradient equally, and a NaN,
     which is the minimum wherever it appears, takes all of it"""
+
+    formula = "dx = grad · (x == z) / (number of tied minima)"
 
     @staticmethod
     def forward(node: Node, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:

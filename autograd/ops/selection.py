@@ -15,6 +15,8 @@ from autograd.tensor import Tensor
 class Where(Function):
     """z = x where condition holds, else y"""
 
+    formula = "dx = where(condition, grad, 0), dy = where(condition, 0, grad)"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray, y: np.ndarray, condition: np.ndarray) -> np.ndarray:
         node.shapes = x.shape, y.shape
@@ -38,6 +40,8 @@ class Maximum(Function):
     """z = max(x, y) elementwise; a tie sends half the gradient each way, and a NaN
     (which z takes from either side) takes all of it"""
 
+    formula = "dx = grad · (x > y, ½ on ties), dy = grad - dx"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         node.shapes = x.shape, y.shape
@@ -52,6 +56,8 @@ class Maximum(Function):
 class Minimum(Function):
     """z = min(x, y) elementwise; a tie sends half the gradient each way, and a NaN
     (which z takes from either side) takes all of it"""
+
+    formula = "dx = grad · (x < y, ½ on ties), dy = grad - dx"
 
     @staticmethod
     def forward(node: Node, x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -29,6 +29,8 @@ def unbroadcast(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
 class BroadcastTo(Function):
     """z = x stretched to `shape` by NumPy's broadcasting rules"""
 
+    formula = "dx = grad summed over the broadcast axes"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         node.x_shape = x.shape
@@ -42,6 +44,8 @@ class BroadcastTo(Function):
 class Reshape(Function):
     """z = x with the same elements in a new shape"""
 
+    formula = "dx = grad.reshape(x.shape)"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         node.x_shape = x.shape
@@ -54,6 +58,8 @@ class Reshape(Function):
 
 class Transpose(Function):
     """z = x with its axes permuted (reversed when `axes` is None)"""
+
+    formula = "dx = grad.transpose(inverse permutation)"
 
     @staticmethod
     def forward(node: Node, x: np.ndarray, axes: Sequence[int] | None) -> np.ndarray:
@@ -70,6 +76,8 @@ class Transpose(Function):
 class GetItem(Function):
     """z = x[index] for ints, slices, None, ..., integer arrays and boolean masks"""
 
+    formula = "dx = zeros(x.shape); dx[index] += grad"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray, index: Any) -> np.ndarray:
         node.x_shape = x.shape
@@ -85,6 +93,8 @@ class GetItem(Function):
 
 class ScatterAdd(Function):
     """z = zeros(shape) with z[index] += g, repeated indices adding up (the VJP of x[index])"""
+
+    formula = "dg = grad[index]"
 
     @staticmethod
     def forward(node: Node, g: np.ndarray, shape: tuple[int, ...], index: Any) -> np.ndarray:
@@ -110,6 +120,8 @@ def _has_integer_array(index: Any) -> bool:
 class Concatenate(Function):
     """z = the inputs joined along an existing axis"""
 
+    formula = "dxᵢ = grad's slice i along the axis"
+
     @staticmethod
     def forward(node: Node, *xs: np.ndarray, axis: int) -> np.ndarray:
         z = np.concatenate(xs, axis=axis)
@@ -129,6 +141,8 @@ class Concatenate(Function):
 
 class Stack(Function):
     """z = the inputs joined along a new axis"""
+
+    formula = "dxᵢ = grad[..., i, ...] along the new axis"
 
     @staticmethod
     def forward(node: Node, *xs: np.ndarray, axis: int) -> np.ndarray:

@@ -40,6 +40,8 @@ def stable_parts(x: np.ndarray, axis: Axis) -> tuple[np.ndarray, np.ndarray, np.
 class LogSumExp(Function):
     """z = log Σ exp(x) over `axis`"""
 
+    formula = "dx = grad · softmax(x)"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray, axis: Axis, keepdims: bool) -> np.ndarray:
         node.x_shape, node.axis = x.shape, normalize_axis(axis, x.ndim)
@@ -57,6 +59,8 @@ class LogSumExp(Function):
 
 class Softmax(Function):
     """s = exp(x) / Σ exp(x) along `axis`"""
+
+    formula = "dx = s · (grad - Σ grad · s)"
 
     @staticmethod
     def forward(node: Node, x: np.ndarray, axis: Axis) -> np.ndarray:
@@ -80,6 +84,8 @@ def softmax_vjp(s: Tensor, grad: Tensor, axis: Axis) -> Tensor:
 
 class LogSoftmax(Function):
     """z = x - logsumexp(x) along `axis`, computed as (x - m) - log Σ exp(x - m)"""
+
+    formula = "dx = grad - exp(z) · Σ grad"
 
     @staticmethod
     def forward(node: Node, x: np.ndarray, axis: Axis) -> np.ndarray:

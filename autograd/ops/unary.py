@@ -16,6 +16,8 @@ from autograd.tensor import Tensor
 class Exp(Function):
     """z = exp(x)"""
 
+    formula = "dx = grad · z"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):  # overflow gives inf, as in NumPy
@@ -32,6 +34,8 @@ class Exp(Function):
 class Log(Function):
     """z = log(x); log(0) is -inf"""
 
+    formula = "dx = grad / x"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray) -> np.ndarray:
         node.save_for_backward(x)
@@ -46,6 +50,8 @@ class Log(Function):
 
 class Sqrt(Function):
     """z = √x"""
+
+    formula = "dx = grad / (2 · z)"
 
     @staticmethod
     def forward(node: Node, x: np.ndarray) -> np.ndarray:
@@ -63,6 +69,8 @@ class Sqrt(Function):
 class Tanh(Function):
     """z = tanh(x)"""
 
+    formula = "dx = grad · (1 - z²)"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray) -> np.ndarray:
         z = np.tanh(x)
@@ -77,6 +85,8 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     """z = 1 / (1 + exp(-x)), computed as exp(-log(1 + exp(-x))) so no exp overflows"""
+
+    formula = "dx = grad · z · (1 - z)"
 
     @staticmethod
     def forward(node: Node, x: np.ndarray) -> np.ndarray:
@@ -93,6 +103,8 @@ class Sigmoid(Function):
 class Relu(Function):
     """z = max(x, 0)"""
 
+    formula = "dx = grad · (x > 0)"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray) -> np.ndarray:
         node.save_for_backward(x > 0)
@@ -107,6 +119,8 @@ class Relu(Function):
 class Abs(Function):
     """z = |x|"""
 
+    formula = "dx = grad · sign(x)"
+
     @staticmethod
     def forward(node: Node, x: np.ndarray) -> np.ndarray:
         node.save_for_backward(np.sign(x))
@@ -120,6 +134,8 @@ class Abs(Function):
 
 class Clip(Function):
     """z = min(max(x, low), high); either bound may be None"""
+
+    formula = "dx = grad · (low ≤ x ≤ high)"
 
     @staticmethod
     def forward(node: Node, x: np.ndarray, low: Any, high: Any) -> np.ndarray:
@@ -142,6 +158,8 @@ class Clip(Function):
 
 class Cast(Function):
     """z = x converted to another floating dtype"""
+
+    formula = "dx = grad, in x's dtype"
 
     @staticmethod
     def forward(node: Node, x: np.ndarray, dtype: np.dtype) -> np.ndarray:

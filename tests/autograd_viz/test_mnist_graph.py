@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 import struct
 import subprocess
@@ -112,3 +113,65 @@ def test_show_values_adds_values_and_gradients_to_every_node(tmp_path):
     assert source.count("\\ngrad ") == len(PARAMETERS) + len(ops)
     assert "grad not kept" not in source and "value freed" not in source
     assert "color=red" not in source
+
+
+def page_steps(path: Path) -> list[dict]:
+    """The steps' data of a backward page."""
+    text = path.read_text()
+    start = text.index('<script type="application/json" id="backprop-steps">')
+    body = text[text.index(">", start) + 1 : text.index("</script>", start)]
+    return json.loads(body)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
+def test_html_writes_the_backward_page_of_the_cnn(tmp_path, capsys):
+    page = tmp_path / "new" / "cnn.html"
+    assert graph.main(["--html", str(page), "--model", "cnn", "--random"]) == 0
+    steps = page_steps(page)
+    assert steps[0]["op"] == "CrossEntropy" and steps[-1]["op"] == "Conv2d"
+    assert {"op", "output_shape", "output_grad_norm", "input_grad_norms"} <= set(steps[0])
+    named = {leaf["name"] for step in steps for leaf in step["completes"]}
+    assert named == {f"{i}.{p}" for i in (0, 3, 8, 11) for p in ("weight", "bias")}
+    assert [p.name for p in page.parent.iterdir()] == ["cnn.html"]
+    assert capsys.readouterr().out == f"wrote {page}\n"
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
+def test_html_and_out_together_write_both(tmp_path):
+    page, picture = tmp_path / "b.html", tmp_path / "g.dot"
+    argv = ["--html", str(page), "--out", str(picture), "--random", "--show-values"]
+    assert graph.main(argv) == 0
+    assert picture.read_text().count("grad not kept") == 0  # the page's backward filled them
+    assert [s["op"] for s in page_steps(page)] == ["CrossEntropy", "Linear", "Relu", "Linear"]
+
+
+def test_html_without_dot_fails_in_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    without_dot(monkeypatch, tmp_path)
+    page = tmp_path / "b.html"
+    assert graph.main(["--html", str(page), "--random"]) == 1
+    assert not page.exists()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "apt-get install graphviz" in err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        ([], "give --out FILE (the picture), --html FILE (the page) or both"),
+        (["--html", "page.svg"], "--html must end in .html or .htm, got 'page.svg'"),
+    ],
+)
+def test_html_options_are_checked(argv, message, capsys):
+    with pytest.raises(SystemExit) as raised:
+        graph.main(argv)
+    assert raised.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_an_html_folder_is_refused(tmp_path, capsys):
+    folder = tmp_path / "x.html"
+    folder.mkdir()
+    with pytest.raises(SystemExit):
+        graph.main(["--html", str(folder)])
+    assert f"--html {folder}: is a folder; give the path of a file" in capsys.readouterr().err
