@@ -90,6 +90,13 @@ class Windows:
         (sh, sw), (ho, wo) = self.stride, self.out_size
         return xp[:, u : u + sh * (ho - 1) + 1 : sh, v : v + sw * (wo - 1) + 1 : sw]
 
+    def inside(self, u: int, v: int) -> np.ndarray:
+        """(Ho, Wo) booleans: whether element (u, v) of each window lies in the input
+        rather than in its padding."""
+        (sh, sw), (ph, pw), (h, w) = self.stride, self.padding, self.in_size
+        rows, cols = sh * np.arange(self.out_size[0]) + u, sw * np.arange(self.out_size[1]) + v
+        return ((ph <= rows) & (rows < ph + h))[:, None] & ((pw <= cols) & (cols < pw + w))
+
     def pad(self, x: np.ndarray, value: float = 0) -> np.ndarray:
         """A (C, H, W, N) array with `padding` rows and columns of `value` on each side,
         as a contiguous array (copied only when it is padded or not contiguous)."""
