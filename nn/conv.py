@@ -22,6 +22,8 @@ col2im copy long contiguous rows, and w @ cols is the next layer's input as it i
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from autograd import Function, Node, Tensor
@@ -72,7 +74,7 @@ def im2col(x: np.ndarray, windows: Windows) -> np.ndarray:
     cols = np.empty((c, *windows.kernel, *windows.out_size, n), dtype=x.dtype)
     for u, v in windows.offsets():  # one strided copy per offset, of rows Wo·N long
         cols[:, u, v] = windows.at(xp, u, v)
-    return cols.reshape(-1, cols[0, 0, 0].size)
+    return cols.reshape(math.prod(cols.shape[:3]), math.prod(cols.shape[3:]))
 
 
 def col2im(cols: np.ndarray, c: int, n: int, windows: Windows) -> np.ndarray:
@@ -88,12 +90,13 @@ def col2im(cols: np.ndarray, c: int, n: int, windows: Windows) -> np.ndarray:
 def _matrix(g: np.ndarray) -> np.ndarray:
     """An (N, O, Ho, Wo) gradient as the (O, Ho·Wo·N) matrix of the products (a view when
     its memory is (O, Ho, Wo, N), as conv2d's output is)."""
-    return chwn(g).reshape(g.shape[1], -1)
+    n, o, ho, wo = g.shape
+    return chwn(g).reshape(o, ho * wo * n)
 
 
 def _weight_matrix(w: np.ndarray) -> np.ndarray:
     """The (O, C, kh, kw) weight as an (O, C·kh·kw) matrix."""
-    return w.reshape(len(w), -1)
+    return w.reshape(len(w), math.prod(w.shape[1:]))
 
 
 class Conv2d(Function):
