@@ -28,6 +28,7 @@ import numpy as np
 
 from autograd import Function, Node, Tensor
 from autograd.ops.operands import as_tensors
+from nn import allocator  # noqa: F401  (keeps the large temporaries' pages between steps)
 from nn.windows import Windows, chwn, nchw
 
 
