@@ -153,7 +153,11 @@ class MaxPool2dGrad(Function):
     def forward(node: Node, g: np.ndarray, windows: Windows, winner: np.ndarray) -> np.ndarray:
         node.windows, node.winner = windows, winner
         g, finite = chwn(g), _all_finite(g)
-        dxp = windows.zeros(g.shape[0], g.shape[-1], g.dtype)
+        c, n = g.shape[0], g.shape[-1]
+        if windows.tile():  # every element is written below: no need to zero them first
+            dxp = np.empty((c, *windows.padded_size, n), dtype=g.dtype)
+        else:
+            dxp = windows.zeros(c, n, g.dtype)
         overlap = any(s < k for s, k in zip(windows.stride, windows.kernel))
         for k, (u, v) in enumerate(windows.offsets()):
             if overlap:  # an element in several windows gets the share of each

@@ -110,6 +110,17 @@ class Windows:
         (ph, pw), (h, w) = self.padding, self.in_size
         return xp[:, ph : ph + h, pw : pw + w]
 
+    def tile(self) -> bool:
+        """True when the windows cover the padded input exactly, each element once."""
+        (hp, wp), (ho, wo) = self.padded_size, self.out_size
+        return self.kernel == self.stride and (hp, wp) == (self.kernel[0] * ho, self.kernel[1] * wo)
+
+    @property
+    def padded_size(self) -> Pair:
+        """(Hp, Wp): the input's size with its padding."""
+        (ph, pw), (h, w) = self.padding, self.in_size
+        return h + 2 * ph, w + 2 * pw
+
     def zeros(self, c: int, n: int, dtype: np.dtype) -> np.ndarray:
         """Zeros the shape of the padded input, (C, Hp, Wp, N)."""
         (ph, pw), (h, w) = self.padding, self.in_size
