@@ -11,8 +11,9 @@ module calls glibc's `mallopt` (through ctypes) twice:
 
 - M_MMAP_THRESHOLD = 32 MiB (glibc's largest): blocks below it come from the heap, whose
   freed memory malloc reuses instead of unmapping it;
-- M_TRIM_THRESHOLD = 1 GiB: the heap gives memory back only once that much is free at its
-  top, so the pages of one step's temporaries serve the next step.
+- M_TRIM_THRESHOLD = 256 MiB: the heap gives memory back only once that much is free at
+  its top, so the pages of one step's temporaries (about 50 MiB at most for the CNN's
+  batch of 128) serve the next step, and no more than that is kept unused.
 
 The process's peak memory is unchanged (the temporaries were resident at the peak
 anyway); what changes is that it stays near that peak instead of shrinking between
@@ -34,7 +35,7 @@ import os
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # from glibc's <malloc.h>
 MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc refuses more (HEAP_MAX_SIZE / 2 on 64-bit)
-TRIM_THRESHOLD = 1024 * 1024 * 1024
+TRIM_THRESHOLD = 256 * 1024 * 1024
 MALLOC_VARIABLES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
 
 

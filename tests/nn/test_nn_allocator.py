@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +106,30 @@ def test_a_gradient_and_an_output_kept_from_an_earlier_step_stay_as_they_were():
     np.testing.assert_array_equal(kept_logits.data, values[0])
     for g, before in zip(kept_grads, values[1]):
         np.testing.assert_array_equal(g.data, before)
+
+
+def train(seed: int, steps: int = 3) -> list[np.ndarray]:
+    """The CNN's parameters after `steps` RMSprop steps on batches drawn from `seed`."""
+    model = mnist.model.cnn(np.random.default_rng(seed), dropout=0.0)
+    optimizer = nn.optim.RMSprop(model.parameters(), lr=1e-3)
+    for step in range(steps):
+        x, y = batch(100 * seed + step)
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    return [p.data.copy() for p in model.parameters()]
+
+
+def test_two_threads_training_two_models_at_once_get_their_serial_results():
+    serial = [train(1), train(2)]
+    results: dict[int, list[np.ndarray]] = {}
+    threads = [threading.Thread(target=lambda s=s: results.update({s: train(s)})) for s in (1, 2)]
+
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    for seed, expected in zip((1, 2), serial):
+        for got, want in zip(results[seed], expected):
+            np.testing.assert_array_equal(got, want)
