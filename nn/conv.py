@@ -141,7 +141,8 @@ class ConvTranspose(Function):
     def forward(node: Node, g: np.ndarray, w: np.ndarray, windows: Windows) -> np.ndarray:
         node.windows = windows
         node.save_for_backward(g, w)
-        dx = col2im(_weight_matrix(w).T @ _matrix(g), w.shape[1], len(g), windows)
+        wt = np.ascontiguousarray(_weight_matrix(w).T)  # copied: OpenBLAS is ~20% faster so
+        dx = col2im(wt @ _matrix(g), w.shape[1], len(g), windows)
         return nchw(dx)
 
     @staticmethod
@@ -175,7 +176,8 @@ class ConvWeightGrad(Function):
         node.windows = windows
         node.save_for_backward(x, g)
         cols = im2col(chwn(x), windows) if cols is None else cols
-        return (_matrix(g) @ cols.T).reshape(g.shape[1], x.shape[1], *windows.kernel)
+        # g @ colsᵀ computed as (cols @ gᵀ)ᵀ: OpenBLAS is 15-30% faster that way round here
+        return (cols @ _matrix(g).T).T.reshape(g.shape[1], x.shape[1], *windows.kernel)
 
     @staticmethod
     def backward(node: Node, u: Tensor) -> tuple[Tensor | None, Tensor | None]:
