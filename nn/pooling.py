@@ -109,7 +109,7 @@ def _max_and_winner(xp: np.ndarray, windows: Windows) -> tuple[np.ndarray, np.nd
         larger = candidate > best  # strictly: a tie keeps the first
         np.maximum(best, candidate, out=best)  # NaN propagates
         np.maximum(winner, larger * winner.dtype.type(k), out=winner)  # k only grows
-    if best.dtype.kind == "f" and np.isnan(best).any():  # rare: then the last NaN wins
+    if best.dtype.kind == "f" and not _all_finite(best):  # rare: then the last NaN wins
         for k, candidate in enumerate(views):
             np.copyto(winner, k, where=np.isnan(candidate))
     if windows.padding != (0, 0):  # all equal to the padding, which came first: not it
