@@ -17,7 +17,11 @@ import nn
 import nn.functional as F
 
 REPO = Path(__file__).resolve().parents[2]
-GLIBC = sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION") is not None
+GLIBC = (
+    sys.platform.startswith("linux")
+    and "CS_GNU_LIBC_VERSION" in os.confstr_names
+    and os.confstr("CS_GNU_LIBC_VERSION") is not None
+)
 
 FAULTS_PER_STEP = """
 import json, resource, sys
