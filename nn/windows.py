@@ -97,7 +97,7 @@ class Windows:
         rows, cols = sh * np.arange(self.out_size[0]) + u, sw * np.arange(self.out_size[1]) + v
         return ((ph <= rows) & (rows < ph + h))[:, None] & ((pw <= cols) & (cols < pw + w))
 
-    def pad(self, x: np.ndarray, value: float = 0) -> np.ndarray:
+    def pad(self, x: np.ndarray, value: bool | int | float = 0) -> np.ndarray:
         """A (C, H, W, N) array with `padding` rows and columns of `value` on each side,
         as a contiguous array (copied only when it is padded or not contiguous)."""
         ph, pw = self.padding
