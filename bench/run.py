@@ -53,9 +53,13 @@ VARIANTS: dict[str, str] = {
     "gemm": "bench.gemm_floor:setup",
     "engine-cnn": "bench.engine_cnn:setup",
     "torch-cnn": "bench.torch_cnn:setup",
+    "gemm-cnn": "bench.gemm_floor_cnn:setup",
+    "engine-train-cnn": "bench.train_cnn:setup_engine",
+    "torch-train-cnn": "bench.train_cnn:setup_torch",
 }
 DEFAULT_VARIANTS = ["engine-numpy", "engine-numba", "torch", "numpy", "gemm"]
-BASELINES = ["torch", "numpy", "gemm", "torch-cnn"]  # run the CNN variants on their own
+# run the CNN variants on their own, the trainer's recipe (*-train-cnn) too
+BASELINES = ["torch", "numpy", "gemm", "torch-cnn", "gemm-cnn", "torch-train-cnn"]
 BUSY = 0.2  # cores kept busy by other processes above which a machine is not idle
 
 

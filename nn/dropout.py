@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograd import Function, Node, Tensor
-from autograd.ops.operands import as_floating
+from autograd.ops.operands import as_floating, as_tensor
 
 
 def dropout(
@@ -21,7 +21,7 @@ def dropout(
     when `training`; x itself otherwise. The mask is drawn from `rng` (a fresh
     unseeded generator when None)."""
     check_probability("dropout", p)
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = as_tensor(x)
     if not training or p == 0:
         return x
     x = as_floating(x)  # integers are scaled too: float32, as in a mean

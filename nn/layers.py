@@ -70,7 +70,8 @@ class Flatten(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         start, end = self.start_dim % x.ndim, self.end_dim % x.ndim
-        return x.reshape(x.shape[:start] + (-1,) + x.shape[end + 1 :])
+        joined = math.prod(x.shape[start : end + 1])  # not -1: an empty batch has no size to infer
+        return x.reshape(x.shape[:start] + (joined,) + x.shape[end + 1 :])
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -3,7 +3,8 @@
 For x (N, C, H, W), a (kh, kw) window, stride s (the window's size unless given)
 and padding p (at most half the window; see nn.windows for the geometry):
 
-    max_pool2d:  out[n, c, i, j] = max_{u,v} xp[n, c, s·i + u, s·j + v]    (xp padded by -inf)
+    max_pool2d:  out[n, c, i, j] = max_{u,v} xp[n, c, s·i + u, s·j + v]    (xp padded by the
+                                                     dtype's lowest value: -inf, False, ...)
     avg_pool2d:  out[n, c, i, j] = Σ_{u,v} xp[n, c, s·i + u, s·j + v] / (kh·kw)   (by zeros)
 
 Both loop over the kh·kw offsets of a window, each a strided view of the input; their
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Function, Node, Tensor
-from autograd.ops.operands import as_floating
+from autograd.ops.operands import as_floating, as_tensor
 from nn.windows import Windows, chwn, nchw
 
 
@@ -48,7 +49,7 @@ def _pool(
     op: str, pooling: type[Function], x: Any, kernel: Any, stride: Any, padding: Any
 ) -> Tensor:
     """`pooling` applied to x over its windows, checked."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = as_tensor(x)
     if x.ndim == 3:  # one image (C, H, W), as PyTorch allows: pooled as a batch of one
         return _pool(op, pooling, x[None], kernel, stride, padding)[0]
     if x.ndim != 4:
@@ -64,9 +65,10 @@ def _pool(
 class MaxPool2d(Function):
     """out = the maximum of every window.
 
-    `winner` holds, per output, the offset k = u·kw + v of its window's maximum: the
-    first one where several are equal, as in PyTorch. The gradient goes there alone.
-    Given a `winner`, the forward picks those elements instead of searching them.
+    `winner` holds, per output, the offset k = u·kw + v of its window's maximum, chosen
+    as PyTorch does: the first one where several are equal, the last NaN where the
+    window holds NaNs, and never the padding. The gradient goes there alone. Given a
+    `winner`, the forward picks those elements instead of searching them.
     """
 
     formula = "dx = grad at each window's maximum, 0 elsewhere"
@@ -75,13 +77,13 @@ class MaxPool2d(Function):
     def forward(
         node: Node, x: np.ndarray, windows: Windows, winner: np.ndarray | None = None
     ) -> np.ndarray:
-        xp = windows.pad(chwn(x), -np.inf if winner is None else 0)
         if winner is None:
-            out, winner = _max_and_winner(xp, windows)
+            out, winner = _max_and_winner(windows.pad(chwn(x), _lowest(x.dtype)), windows)
         else:
+            xp, finite = windows.pad(chwn(x)), _all_finite(x)
             out = np.zeros(winner.shape, dtype=x.dtype)
             for k, (u, v) in enumerate(windows.offsets()):
-                out += windows.at(xp, u, v) * (winner == k)
+                out += _picked(windows.at(xp, u, v), winner == k, finite)
         node.windows, node.winner = windows, winner
         return nchw(out)
 
@@ -91,20 +93,61 @@ class MaxPool2d(Function):
         return MaxPool2dGrad.apply(grad, windows=node.windows, winner=node.winner)
 
 
+def _lowest(dtype: np.dtype) -> bool | int | float:
+    """The padding of a maximum: the dtype's lowest value, which no element exceeds."""
+    if dtype.kind == "b":
+        return False
+    return np.iinfo(dtype).min if dtype.kind in "iu" else -np.inf
+
+
 def _max_and_winner(xp: np.ndarray, windows: Windows) -> tuple[np.ndarray, np.ndarray]:
-    """Every window's maximum (NaN where the window holds one) and the offset where it
-    first occurs. Plain passes over whole arrays only: NumPy's masked operations
-    (where=, boolean indexing) are many times slower."""
-    offsets = enumerate(windows.offsets())
-    _, (u, v) = next(offsets)
-    best = windows.at(xp, u, v).copy()
-    winner = np.zeros(best.shape, dtype=np.min_scalar_type(windows.kernel[0] * windows.kernel[1]))
-    for k, (u, v) in offsets:
-        candidate = windows.at(xp, u, v)
+    """Every window's maximum (NaN where the window holds one) and the offset of its
+    winner (see MaxPool2d). Plain passes over whole arrays only: NumPy's masked
+    operations (where=, boolean indexing) are many times slower."""
+    views = [windows.at(xp, u, v) for u, v in windows.offsets()]
+    best = views[0].copy()
+    winner = np.zeros(best.shape, dtype=np.min_scalar_type(len(views)))
+    for k, candidate in enumerate(views[1:], 1):
         larger = candidate > best  # strictly: a tie keeps the first
-        np.maximum(best, candidate, out=best)
+        np.maximum(best, candidate, out=best)  # NaN propagates
         np.maximum(winner, larger * winner.dtype.type(k), out=winner)  # k only grows
+    if best.dtype.kind == "f" and not _all_finite(best):  # rare: then the last NaN wins
+        for k, candidate in enumerate(views):
+            np.copyto(winner, k, where=np.isnan(candidate))
+    if windows.padding != (0, 0):  # all equal to the padding, which came first: not it
+        winner = _off_the_padding(winner, windows)
     return best, winner
+
+
+def _off_the_padding(winner: np.ndarray, windows: Windows) -> np.ndarray:
+    """`winner` with any offset that lies in the padding moved to the window's first
+    element inside the input (where PyTorch, which never looks at the padding, puts it)."""
+    inside = np.stack([windows.inside(u, v) for u, v in windows.offsets()])  # (k, Ho, Wo)
+    rows, cols = np.indices(windows.out_size)
+    rows, cols = rows[:, :, None], cols[:, :, None]  # broadcast over (C, Ho, Wo, N)
+    first_inside = inside.argmax(axis=0).astype(winner.dtype)[:, :, None]
+    return np.where(inside[winner, rows, cols], winner, first_inside)
+
+
+def _all_finite(a: np.ndarray) -> bool:
+    """True when every element is finite (a finite sum says so; an overflowing sum only
+    sends the caller to its exact, slower path)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(np.sum(a, dtype=a.dtype)))
+
+
+def _picked(
+    values: np.ndarray, mask: np.ndarray, finite: bool, out: np.ndarray | None = None
+) -> np.ndarray:
+    """values where mask holds, else 0 (into `out` when given). values · mask, ten times
+    faster than np.where, gives that when `finite`; inf · 0 would be NaN otherwise."""
+    if finite:
+        return np.multiply(values, mask, out=out)
+    picked = np.where(mask, values, values.dtype.type(0))
+    if out is None:
+        return picked
+    out[...] = picked
+    return out
 
 
 class MaxPool2dGrad(Function):
@@ -115,14 +158,18 @@ class MaxPool2dGrad(Function):
     @staticmethod
     def forward(node: Node, g: np.ndarray, windows: Windows, winner: np.ndarray) -> np.ndarray:
         node.windows, node.winner = windows, winner
-        g = chwn(g)
-        dxp = windows.zeros(g.shape[0], g.shape[-1], g.dtype)
+        g, finite = chwn(g), _all_finite(g)
+        c, n = g.shape[0], g.shape[-1]
+        if windows.tile():  # every element is written below: no need to zero them first
+            dxp = np.empty((c, *windows.padded_size, n), dtype=g.dtype)
+        else:
+            dxp = windows.zeros(c, n, g.dtype)
         overlap = any(s < k for s, k in zip(windows.stride, windows.kernel))
         for k, (u, v) in enumerate(windows.offsets()):
             if overlap:  # an element in several windows gets the share of each
-                windows.at(dxp, u, v)[...] += g * (winner == k)
+                windows.at(dxp, u, v)[...] += _picked(g, winner == k, finite)
             else:  # each element in one window at most: write, no need to add
-                np.multiply(g, winner == k, out=windows.at(dxp, u, v))
+                _picked(g, winner == k, finite, out=windows.at(dxp, u, v))
         return nchw(windows.unpad(dxp))
 
     @staticmethod

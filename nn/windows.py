@@ -90,7 +90,14 @@ class Windows:
         (sh, sw), (ho, wo) = self.stride, self.out_size
         return xp[:, u : u + sh * (ho - 1) + 1 : sh, v : v + sw * (wo - 1) + 1 : sw]
 
-    def pad(self, x: np.ndarray, value: float = 0) -> np.ndarray:
+    def inside(self, u: int, v: int) -> np.ndarray:
+        """(Ho, Wo) booleans: whether element (u, v) of each window lies in the input
+        rather than in its padding."""
+        (sh, sw), (ph, pw), (h, w) = self.stride, self.padding, self.in_size
+        rows, cols = sh * np.arange(self.out_size[0]) + u, sw * np.arange(self.out_size[1]) + v
+        return ((ph <= rows) & (rows < ph + h))[:, None] & ((pw <= cols) & (cols < pw + w))
+
+    def pad(self, x: np.ndarray, value: bool | int | float = 0) -> np.ndarray:
         """A (C, H, W, N) array with `padding` rows and columns of `value` on each side,
         as a contiguous array (copied only when it is padded or not contiguous)."""
         ph, pw = self.padding
@@ -102,6 +109,17 @@ class Windows:
         """The inverse of `pad`: the input's own rows and columns of `xp`, as a view."""
         (ph, pw), (h, w) = self.padding, self.in_size
         return xp[:, ph : ph + h, pw : pw + w]
+
+    def tile(self) -> bool:
+        """True when the windows cover the padded input exactly, each element once."""
+        (hp, wp), (ho, wo) = self.padded_size, self.out_size
+        return self.kernel == self.stride and (hp, wp) == (self.kernel[0] * ho, self.kernel[1] * wo)
+
+    @property
+    def padded_size(self) -> Pair:
+        """(Hp, Wp): the input's size with its padding."""
+        (ph, pw), (h, w) = self.padding, self.in_size
+        return h + 2 * ph, w + 2 * pw
 
     def zeros(self, c: int, n: int, dtype: np.dtype) -> np.ndarray:
         """Zeros the shape of the padded input, (C, Hp, Wp, N)."""

@@ -23,6 +23,10 @@ COMMANDS = {
     "engine_cnn": f"bench/engine_cnn.py {TINY}",
     "torch_cnn": f"bench/torch_cnn.py {TINY}",
     "cnn_breakdown": f"bench/cnn_breakdown.py {TINY} --steps 3",
+    "run_train_cnn": f"-m bench.run {TINY} --rounds 1 --idle-wait 0 --retries 0"
+    " --variants engine-train-cnn,torch-train-cnn,gemm-cnn",
+    "gemm_floor_cnn": f"bench/gemm_floor_cnn.py {TINY}",
+    "train_cnn": f"bench/train_cnn.py {TINY}",
     "per_op": "-m bench.per_op --number 10 --repeat 1",
     "diagnostics_overhead": f"-m bench.diagnostics_overhead {TINY} --rounds 1",
 }

@@ -102,17 +102,18 @@ class Pow(Function):
     def backward(node: Node, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
         x, y, z = node.saved_tensors
         dx, dy = node.needs_input_grad
-        # dz/dx = y·x^(y-1), taken as 0 at x = y = 0 (0·inf otherwise);
+        # dz/dx = y·x^(y-1), taken as 0 at x = y = 0 (0·inf otherwise), and NaN at x = -inf
+        # for a fractional y, as at any negative x (C's pow gives (-inf)^-0.5 = 0; PyTorch NaN);
         # dz/dy = z·log(x), taken at x = 0 as 0 for y >= 0 and as -inf (inf·log 0) for y < 0.
         # Where a case is set by hand, the operands are replaced (x by 1, z by 0) so that
         # no inf or nan enters the graph of the gradient.
         origin = (x.data == 0) & (y.data == 0)
         zero_base = x.data == 0
+        no_real_power = np.isneginf(x.data) & (y.data % 1 != 0)
+        dz_dx = where(origin | no_real_power, 0, y * where(origin, 1, x) ** (y - 1))
         dz_dy = where(zero_base, 0, z) * where(zero_base, 1, x).log()
         return (
-            unbroadcast(grad * where(origin, 0, y * where(origin, 1, x) ** (y - 1)), x.shape)
-            if dx
-            else None,
+            unbroadcast(grad * where(no_real_power, np.nan, dz_dx), x.shape) if dx else None,
             unbroadcast(grad * where(zero_base & (y.data < 0), -np.inf, dz_dy), y.shape)
             if dy
             else None,

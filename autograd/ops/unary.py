@@ -101,19 +101,20 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """z = max(x, 0)"""
+    """z = max(x, 0); NaN stays NaN"""
 
     formula = "dx = grad · (x > 0)"
 
     @staticmethod
     def forward(node: Node, x: np.ndarray) -> np.ndarray:
-        node.save_for_backward(x > 0)
-        return np.maximum(x, 0)
+        z = np.maximum(x, 0)
+        node.save_for_backward(z != 0)  # x > 0, or NaN: where the gradient passes
+        return z
 
     @staticmethod
     def backward(node: Node, grad: Tensor) -> Tensor:
-        (positive,) = node.saved_tensors
-        return grad * positive  # dz/dx = 1 where x > 0, else 0
+        (passes,) = node.saved_tensors
+        return grad * passes  # dz/dx = 1 where x > 0 (and at NaN, as PyTorch), else 0
 
 
 class Abs(Function):
@@ -123,13 +124,14 @@ class Abs(Function):
 
     @staticmethod
     def forward(node: Node, x: np.ndarray) -> np.ndarray:
-        node.save_for_backward(np.sign(x))
+        with np.errstate(invalid="ignore"):
+            node.save_for_backward(np.nan_to_num(np.sign(x), nan=0))
         return np.abs(x)
 
     @staticmethod
     def backward(node: Node, grad: Tensor) -> Tensor:
         (sign,) = node.saved_tensors
-        return grad * sign  # dz/dx = sign(x)
+        return grad * sign  # dz/dx = sign(x), and 0 at NaN (as PyTorch)
 
 
 class Clip(Function):

@@ -252,3 +252,61 @@ def test_pow_second_derivatives_at_base_zero_and_a_positive_exponent_stay_free_o
     (dy,) = ag.grad((x**y).sum(), y, create_graph=True)
     dx, dyy = ag.grad(dy.sum(), [x, y])
     assert not np.isnan(dx.data).any() and not np.isnan(dyy.data).any()
+
+
+# ----- gradients at NaN and -inf, as PyTorch gives them -----
+def _torch_grad(op, values):
+    """The gradient PyTorch gives op at `values` (float32, upstream ones), or None."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    t = torch.tensor(values, dtype=torch.float32, requires_grad=True)
+    op(t).backward(torch.ones(len(values)))
+    return t.grad.numpy()
+
+
+def _grad(op, values):
+    x = leaf(values, np.float32)
+    op(x).backward(np.ones(len(values), np.float32))
+    return x.grad.data
+
+
+def test_relu_passes_the_gradient_at_nan_as_pytorch():
+    values = [np.nan, -1.0, 2.0, 0.0]
+
+    grad = _grad(lambda t: t.relu(), values)
+
+    np.testing.assert_array_equal(grad, [1, 0, 1, 0])  # relu(NaN) is NaN: it passes, as x > 0
+    expected = _torch_grad(lambda t: t.relu(), values)
+    if expected is not None:
+        np.testing.assert_array_equal(grad, expected)
+
+
+def test_abs_gradient_at_nan_is_zero_as_pytorch():
+    values = [np.nan, -1.0, 2.0, 0.0]
+
+    grad = _grad(lambda t: t.abs(), values)
+
+    np.testing.assert_array_equal(grad, [0, -1, 1, 0])  # sign(NaN) taken as 0, not NaN
+    expected = _torch_grad(lambda t: t.abs(), values)
+    if expected is not None:
+        np.testing.assert_array_equal(grad, expected)
+
+
+def test_pow_half_gradient_at_minus_inf_is_nan_as_pytorch():
+    values = [-np.inf, -4.0, 4.0, np.inf]
+
+    grad = _grad(lambda t: t**0.5, values)
+
+    # (-inf) ** 0.5 has no real value, as (-4) ** 0.5 has none: NaN, not C's pow(-inf, -0.5) = 0
+    np.testing.assert_array_equal(grad, [np.nan, np.nan, 0.25, 0])
+    expected = _torch_grad(lambda t: t**0.5, values)
+    if expected is not None:
+        np.testing.assert_array_equal(grad, expected)
+
+
+def test_pow_with_an_integer_exponent_keeps_its_gradient_at_minus_inf():
+    grad = _grad(lambda t: t**2.0, [-np.inf, -4.0])
+
+    np.testing.assert_array_equal(grad, [-np.inf, -8.0])

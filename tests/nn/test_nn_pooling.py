@@ -1,5 +1,7 @@
 """nn.functional.max_pool2d and avg_pool2d and their VJPs (nn/pooling.py)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -157,3 +159,107 @@ def test_avg_pool2d_of_integers_is_float32_as_a_mean_and_max_pool2d_keeps_them()
     assert mean.dtype == np.float32 and largest.dtype == np.int64
     np.testing.assert_array_equal(mean.data[0, 0], [[2.5, 4.5], [10.5, 12.5]])
     np.testing.assert_array_equal(largest.data[0, 0], [[5, 7], [13, 15]])
+
+
+def _torch_max_pool_grad(data, upstream, kernel, stride, padding):
+    """PyTorch's max_pool2d of `data` and its gradient for `upstream`, or None without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    t = torch.tensor(data, requires_grad=True)
+    out = torch.nn.functional.max_pool2d(t, kernel, stride, padding)
+    out.backward(torch.tensor(upstream))
+    return out.detach().numpy(), t.grad.numpy()
+
+
+def _max_pool_grad(data, upstream, kernel, stride, padding):
+    x = ag.Tensor(data, requires_grad=True)
+    out = F.max_pool2d(x, kernel, stride, padding)
+    out.backward(upstream)
+    return out.data, x.grad.data
+
+
+def test_max_pool2d_of_bools_pads_with_false():
+    x = np.zeros((1, 1, 3, 3), dtype=bool)
+    x[0, 0, 1, 1] = True
+
+    out = F.max_pool2d(x, 2, 1, 1)
+
+    expected = np.zeros((4, 4), dtype=bool)
+    expected[1:3, 1:3] = True  # the windows that hold the centre, and no others
+    assert out.dtype == bool
+    np.testing.assert_array_equal(out.data[0, 0], expected)
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int32, np.int64, np.uint8])
+def test_max_pool2d_of_integers_pads_with_the_dtypes_minimum(dtype):
+    x = np.arange(9, dtype=dtype).reshape(1, 1, 3, 3)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # uint8 warned about converting -inf
+        out = F.max_pool2d(x, 3, 2, 1)
+
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out.data[0, 0], [[4, 5], [7, 8]])
+    if dtype != np.uint8:  # torch's max_pool2d takes no uint8
+        torch = pytest.importorskip("torch")
+        expected = torch.nn.functional.max_pool2d(torch.tensor(x), 3, 2, 1)
+        np.testing.assert_array_equal(out.data, expected.numpy())
+
+
+@pytest.mark.parametrize(
+    "kernel, stride, padding", [((1, 4), None, 0), (2, 2, 0), (2, 1, 1), (3, 1, 1)]
+)
+def test_max_pool2d_sends_the_gradient_to_a_nan_as_pytorch(kernel, stride, padding):
+    data = np.array([[[[1, np.nan, 3, np.nan], [np.nan, 2, 5, 1]]]], dtype=np.float32)
+    shape = F.max_pool2d(data, kernel, stride, padding).shape
+    upstream = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+
+    out, grad = _max_pool_grad(data, upstream, kernel, stride, padding)
+
+    if kernel == (1, 4):  # windows 1, NaN, 3, NaN and NaN, 2, 5, 1: the last NaN takes it
+        u = upstream[0, 0, :, 0]
+        np.testing.assert_array_equal(grad[0, 0], [[0, 0, 0, u[0]], [u[1], 0, 0, 0]])
+    expected = _torch_max_pool_grad(data, upstream, kernel, stride, padding)
+    if expected is not None:
+        np.testing.assert_array_equal(out, expected[0])
+        np.testing.assert_allclose(grad, expected[1], rtol=1e-6)  # overlaps add in another order
+
+
+def test_max_pool2d_of_all_minus_inf_keeps_the_gradient_out_of_the_padding():
+    data = np.full((1, 1, 2, 2), -np.inf, dtype=np.float32)
+    upstream = np.ones((1, 1, 3, 3), dtype=np.float32)
+
+    _, grad = _max_pool_grad(data, upstream, 2, 1, 1)
+
+    # each window's first element inside the input wins: nothing is lost in the padding
+    np.testing.assert_array_equal(grad[0, 0], [[4, 2], [2, 1]])
+    assert grad.sum() == upstream.sum()
+    expected = _torch_max_pool_grad(data, upstream, 2, 1, 1)
+    if expected is not None:
+        np.testing.assert_array_equal(grad, expected[1])
+
+
+@pytest.mark.parametrize("stride", [2, 1], ids=["apart", "overlapping"])
+def test_max_pool2d_with_an_infinite_gradient_leaves_zero_where_no_maximum_was(stride):
+    data = np.array([[[[1, 2, 0], [3, 4, 0], [0, 0, 0]]]], dtype=np.float32)
+    upstream = np.full(F.max_pool2d(data, 2, stride).shape, np.inf, dtype=np.float32)
+
+    _, grad = _max_pool_grad(data, upstream, 2, stride, 0)
+
+    assert not np.isnan(grad).any()
+    assert (grad[0, 0] == np.inf).sum() == 1 and grad[0, 0, 1, 1] == np.inf
+    expected = _torch_max_pool_grad(data, upstream, 2, stride, 0)
+    if expected is not None:
+        np.testing.assert_array_equal(grad, expected[1])
+
+
+def test_max_pool2d_second_derivative_with_an_infinite_direction_is_free_of_nan():
+    x = ag.Tensor(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), requires_grad=True)
+    g = ag.Tensor(np.ones((1, 1, 1, 1)), requires_grad=True)
+    (dx,) = ag.grad(F.max_pool2d(x, 2), x, g, create_graph=True)
+
+    (dg,) = ag.grad(dx, g, np.array([[[[np.inf, 0, 0, 0]]]]).reshape(1, 1, 2, 2))
+
+    np.testing.assert_array_equal(dg.data, [[[[0.0]]]])  # the inf was not at the maximum
