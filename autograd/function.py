@@ -214,7 +214,10 @@ class Function:
         result to its inputs through a new node of the graph."""
         node = Node(cls)
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        if len(arrays) > 1:
+        if len(arrays) == 2:  # the same array twice (x * x.detach()): a view for the second
+            if arrays[0] is arrays[1] and isinstance(arrays[1], np.ndarray):
+                arrays[1] = arrays[1].view()
+        elif len(arrays) > 2:
             _one_array_per_position(arrays)
         try:
             result = cls.forward(node, *arrays, **kwargs)
@@ -244,11 +247,7 @@ def node_of(value: Any) -> Node | None:
 
 def _one_array_per_position(arrays: list[Any]) -> None:
     """Give each position its own array object (a view where the same one comes
-    twice, as in `x * x.detach()`), so that a saved array names one input."""
-    if len(arrays) == 2:
-        if arrays[0] is arrays[1] and isinstance(arrays[1], np.ndarray):
-            arrays[1] = arrays[1].view()
-        return
+    again, as in `x * x.detach()`), so that a saved array names one input."""
     seen: set[int] = set()
     for i, a in enumerate(arrays):
         if isinstance(a, np.ndarray):

@@ -33,7 +33,7 @@ __all__ = [
     "softmax",
 ]
 
-REDUCTIONS = ("mean", "sum")
+REDUCTIONS = ("mean", "sum", "none")  # "none": one loss per row, as in PyTorch
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -98,7 +98,10 @@ def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     log_probs = _as_batch("nll_loss", log_probs)
     target = _class_indices("nll_loss", target, *log_probs.shape)
     picked = log_probs[np.arange(len(target)), target]
-    return -(picked.mean() if reduction == "mean" else picked.sum())
+    if reduction == "none":
+        return -picked
+    with np.errstate(invalid="ignore"):  # the mean of an empty batch is nan, as in PyTorch
+        return -(picked.sum() / len(target) if reduction == "mean" else picked.sum())
 
 
 def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -110,7 +113,8 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tenso
 
 
 class CrossEntropy(Function):
-    """loss = Σ_i (logsumexp(logits_i) - logits_i[target_i]), divided by N for "mean".
+    """loss_i = logsumexp(logits_i) - logits_i[target_i]: their sum, divided by N for
+    "mean", or each row's for "none".
 
     One node instead of the chain log_softmax, indexing, reduction. The forward
     keeps the softmax it computes on the way, so the backward is one node as well.
@@ -126,7 +130,10 @@ class CrossEntropy(Function):
         node.save_for_backward(logits, exp / total)
         node.target = target
         node.n = len(target) if reduction == "mean" else 1  # what the summed loss is divided by
-        return losses.sum() / node.n
+        if reduction == "none":
+            return losses
+        with np.errstate(invalid="ignore"):  # the mean of an empty batch is nan, as in PyTorch
+            return losses.sum() / node.n
 
     @staticmethod
     def backward(node: Node, grad: Tensor) -> Tensor:
@@ -139,7 +146,8 @@ class CrossEntropyGrad(Function):
 
     dloss/dlogits = grad · (softmax(logits) - one_hot(target)) / n,
 
-    with n = N for "mean" and 1 for "sum"; `probs` is softmax(logits), from the forward.
+    with n = N for "mean" and 1 otherwise; `grad` is a scalar, or one per row for
+    "none"; `probs` is softmax(logits), from the forward.
     """
 
     formula = "dlogits = softmax_vjp(probs, grad) · g / n, dg = Σ grad · (probs - one_hot) / n"
@@ -157,7 +165,7 @@ class CrossEntropyGrad(Function):
         node.target, node.n = target, n
         dlogits = probs.copy()
         dlogits[np.arange(len(target)), target] -= 1  # probs - one_hot(target)
-        dlogits *= grad / n
+        dlogits *= np.reshape(grad, (-1, 1)) / n  # a scalar, or a column for "none"
         return dlogits
 
     @staticmethod
@@ -165,10 +173,11 @@ class CrossEntropyGrad(Function):
         logits, grad = node.saved_tensors
         dlogits, _, dgrad = node.needs_input_grad
         probs = ag.softmax(logits, axis=1)
+        per_row = (u * (probs - _one_hot(node.target, probs.data))).sum(axis=1) / node.n
         return (
-            softmax_vjp(probs, u, (1,)) * (grad / node.n) if dlogits else None,
+            softmax_vjp(probs, u, (1,)) * (grad.reshape(-1, 1) / node.n) if dlogits else None,
             None,
-            (u * (probs - _one_hot(node.target, probs.data))).sum() / node.n if dgrad else None,
+            (per_row if grad.ndim else per_row.sum()) if dgrad else None,
         )
 
 

@@ -74,10 +74,12 @@ def as_tensors(*values: Any) -> tuple[Tensor, ...]:
     requires grad is converted by a differentiable cast, so its gradient comes back
     in its own dtype.
     """
-    if len(values) == 2:  # the usual case: two tensors of one dtype, nothing to convert
-        x, y = values
-        if isinstance(x, Tensor) and isinstance(y, Tensor) and x.data.dtype == y.data.dtype:
+    if len(values) == 2 and isinstance(values[0], Tensor) and isinstance(values[1], Tensor):
+        a, b = values[0].data.dtype, values[1].data.dtype
+        if a == b:  # the usual case: two tensors of one dtype, nothing to convert
             return values
+        if a.kind == "f" and b.kind in "biu" and not values[1].requires_grad:
+            return values  # a mask or integers beside floats: NumPy lifts them itself
     dtype = result_dtype(*values)
     return tuple([_operand(v, dtype) for v in values])
 

@@ -196,19 +196,19 @@ def test_bad_targets_are_named(loss, target, error, message):
         loss(logits(), target)
 
 
-UNKNOWN_REDUCTION = "reduction must be one of 'mean', 'sum'; got 'none'"
+UNKNOWN_REDUCTION = "reduction must be one of 'mean', 'sum', 'none'; got 'average'"
 
 
 @pytest.mark.parametrize("loss", [F.cross_entropy, F.nll_loss])
 def test_an_unknown_reduction_lists_the_valid_ones(loss):
     with pytest.raises(ValueError, match=f"{loss.__name__}: {UNKNOWN_REDUCTION}"):
-        loss(logits(), TARGET, reduction="none")
+        loss(logits(), TARGET, reduction="average")
 
 
 @pytest.mark.parametrize("module", [nn.CrossEntropyLoss, nn.NLLLoss])
 def test_loss_modules_check_the_reduction_when_made(module):
     with pytest.raises(ValueError, match=f"{module.__name__}: {UNKNOWN_REDUCTION}"):
-        module(reduction="none")
+        module(reduction="average")
 
 
 def test_loss_input_must_be_a_batch_of_rows():
@@ -290,3 +290,43 @@ def test_integer_logits_are_taken_as_float32(loss):
 
     assert value.dtype == np.float32
     np.testing.assert_allclose(value.item(), loss(logits.astype(np.float32), [0, 0]).item())
+
+
+@pytest.mark.parametrize("loss", [F.cross_entropy, lambda x, t, r: F.nll_loss(x, t, r)])
+def test_reduction_none_gives_one_loss_per_row_summing_to_the_sum(loss):
+    x = logits()
+    rows = loss(x, TARGET, "none")
+    assert rows.shape == (len(TARGET),)
+    np.testing.assert_allclose(rows.sum().data, loss(x, TARGET, "sum").data, rtol=1e-12)
+
+
+def test_cross_entropy_per_row_weighs_each_rows_gradient_by_its_own_grad():
+    x = logits()
+    weights = np.arange(1.0, len(TARGET) + 1)
+    F.cross_entropy(x, TARGET, "none").backward(weights)
+    expected = ag.Tensor(x.data, requires_grad=True)
+    (F.cross_entropy(expected, TARGET, "none") * weights).sum().backward()
+    np.testing.assert_allclose(x.grad.data, expected.grad.data, rtol=1e-12)
+
+
+def test_cross_entropy_per_row_passes_gradgradcheck():
+    x = logits()
+    weights = ag.Tensor(np.linspace(0.5, 2.0, len(TARGET)))
+    assert ag.gradgradcheck(lambda x: (F.cross_entropy(x, TARGET, "none") * weights).sum(), [x])
+
+
+def test_reduction_none_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    x = logits()
+    expected = torch.nn.functional.cross_entropy(
+        torch.tensor(x.data), torch.tensor(TARGET), reduction="none"
+    )
+    np.testing.assert_allclose(F.cross_entropy(x, TARGET, "none").data, expected.numpy())
+
+
+def test_the_mean_loss_of_an_empty_batch_is_nan_without_a_warning():
+    x = ag.Tensor(np.zeros((0, 3)), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(F.cross_entropy(x, np.zeros(0, int)).item())
+        assert np.isnan(F.nll_loss(x, np.zeros(0, int)).item())
