@@ -30,7 +30,6 @@ GLIBC_TUNABLES set, which this module then leaves alone. Switch it off by settin
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # from glibc's <malloc.h>
@@ -43,9 +42,9 @@ def keep_freed_memory() -> bool:
     """Set the two thresholds, unless switched off; True when glibc took both."""
     if os.environ.get("AUTOGRAD_MALLOPT") == "0" or any(v in os.environ for v in MALLOC_VARIABLES):
         return False
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):  # not glibc: nothing to tune
+    try:  # the symbols the process already has: libc's, without looking for the library
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError, TypeError):  # not glibc: nothing to tune
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(
