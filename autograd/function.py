@@ -134,11 +134,8 @@ class Node:
 
     @property
     def input_shapes(self) -> tuple[tuple[int, ...] | None, ...]:
+        """The shape of each input, None for a non-tensor argument."""
         return tuple([spec and spec[0] for spec in self.inputs])
-
-    @property
-    def input_dtypes(self) -> tuple[np.dtype | None, ...]:
-        return tuple([spec and spec[1] for spec in self.inputs])
 
     def vjp(self, grad: Tensor) -> list[Tensor | None]:
         """The function's backward on `grad`, checked: one gradient per input, each of
