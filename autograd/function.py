@@ -237,9 +237,10 @@ def node_of(value: Any) -> Node | None:
         return None
     if value._node is not None:
         return value._node
-    if value._leaf is None:
-        value._leaf = Leaf(value)
-    return value._leaf
+    leaf = value._leaf
+    if leaf is None or leaf.tensor() is not value:  # none yet, or copied from another tensor
+        leaf = value._leaf = Leaf(value)
+    return leaf
 
 
 def _one_array_per_position(arrays: list[Any]) -> None:

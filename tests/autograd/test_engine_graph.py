@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -497,3 +498,13 @@ def test_iterating_a_0d_tensor_is_an_error():
 def test_an_empty_list_index_selects_nothing():
     x = ag.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     assert x[[]].shape == (0, 2)
+
+
+def test_a_deep_copy_of_a_used_tensor_gets_its_own_gradient():
+    w = f64([1.0, 2.0])
+    (w * 3).sum().backward()
+    w.grad = None
+    w2 = copy.deepcopy(w)
+    (w2 * 3).sum().backward()
+    assert w.grad is None
+    np.testing.assert_array_equal(w2.grad.data, [3.0, 3.0])

@@ -1,3 +1,4 @@
+import copy
 from collections import OrderedDict
 
 import numpy as np
@@ -275,3 +276,14 @@ def test_a_forward_hook_that_returns_a_value_replaces_the_output():
     relu = nn.ReLU()
     relu.register_forward_hook(lambda m, inputs, out: out * 2.0)
     assert relu(ag.tensor([1.0, -1.0])).data.tolist() == [2.0, 0.0]
+
+
+def test_a_deep_copy_of_a_trained_model_accumulates_into_its_own_parameters():
+    model = nn.Linear(3, 2)
+    x = ag.tensor([[1.0, 2.0, 3.0]])
+    model(x).sum().backward()
+    model.zero_grad()
+    twin = copy.deepcopy(model)
+    twin(x).sum().backward()
+    assert model.weight.grad is None
+    np.testing.assert_array_equal(twin.weight.grad.data, [[1.0, 2.0, 3.0]] * 2)
