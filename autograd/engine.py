@@ -126,8 +126,9 @@ def grad(
     for out, g in zip(outputs, grad_outputs):
         node, g = node_of(out), _root_grad(out, g)
         pending[node] = pending[node] + g if node in pending else g
-    order = _leading_to(set(wanted), topological_order(pending))
-    kept = _Kept(node for node in order if node in wanted)
+    wanted_nodes = set(wanted)
+    order = _leading_to(wanted_nodes, topological_order(pending))
+    kept = _Kept(node for node in order if node in wanted_nodes)
     with _walking(create_graph, kept):
         grads = backpropagate(order, pending, _retains(retain_graph, create_graph))
     grads.update(kept.grads)
