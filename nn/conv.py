@@ -31,6 +31,8 @@ from autograd.ops.operands import as_tensors
 from nn import allocator  # noqa: F401  (keeps the large temporaries' pages between steps)
 from nn.windows import Windows, chwn, nchw
 
+BLOCK_COLUMNS = 4096  # col2im_of_product's blocks of columns: about 5 MB, kept in the cache
+
 
 def conv2d(
     x: Tensor,
@@ -67,24 +69,35 @@ def conv2d(
     return Conv2d.apply(x, weight, bias, windows=windows)
 
 
-def im2col(x: np.ndarray, windows: Windows) -> np.ndarray:
+def im2col(x: np.ndarray, windows: Windows, ones: bool = False) -> np.ndarray:
     """cols[(c, u, v), (i, j, n)] = xp[c, s·i + u, s·j + v, n] for a (C, H, W, N) array x:
-    the windows of xp as the columns of a (C·kh·kw, Ho·Wo·N) matrix."""
+    the windows of xp as the columns of a (C·kh·kw, Ho·Wo·N) matrix. With `ones`, one
+    more row, of ones: the input that a bias multiplies."""
     xp = windows.pad(x)
     c, n = x.shape[0], x.shape[-1]
-    cols = np.empty((c, *windows.kernel, *windows.out_size, n), dtype=x.dtype)
+    rows = c * math.prod(windows.kernel)
+    cols = np.empty((rows + ones, math.prod(windows.out_size) * n), dtype=x.dtype)
+    windows_of = cols[:rows].reshape(c, *windows.kernel, *windows.out_size, n)
     for u, v in windows.offsets():  # one strided copy per offset, of rows Wo·N long
-        cols[:, u, v] = windows.at(xp, u, v)
-    return cols.reshape(math.prod(cols.shape[:3]), math.prod(cols.shape[3:]))
+        windows_of[:, u, v] = windows.at(xp, u, v)
+    cols[rows:] = 1
+    return cols
 
 
-def col2im(cols: np.ndarray, c: int, n: int, windows: Windows) -> np.ndarray:
-    """The adjoint of im2col: every entry of cols added back to the element of the
-    (C, H, W, N) input it was copied from."""
-    cols = cols.reshape(c, *windows.kernel, *windows.out_size, n)
-    xp = windows.zeros(c, n, cols.dtype)
-    for u, v in windows.offsets():  # windows overlap where s < k: their shares add up
-        windows.at(xp, u, v)[...] += cols[:, u, v]
+def col2im_of_product(wt: np.ndarray, g: np.ndarray, windows: Windows) -> np.ndarray:
+    """col2im(wt @ g), the adjoint of im2col applied to a product: every entry of the
+    (C·kh·kw, Ho·Wo·N) product wt @ g, for wt (C·kh·kw, O) and g (O, Ho, Wo, N), added back
+    to the element of the (C, H, W, N) input it was copied from. The product is made a few
+    rows of windows at a time, each block added in while it is still in the cache."""
+    o, (ho, wo), n = len(g), windows.out_size, g.shape[-1]
+    c = len(wt) // math.prod(windows.kernel)
+    xp = windows.zeros(c, n, g.dtype)
+    step = max(1, BLOCK_COLUMNS // max(1, wo * n))  # rows of windows per block
+    for i in range(0, ho, step):
+        rows = slice(i, min(i + step, ho))
+        block = (wt @ g[:, rows].reshape(o, -1)).reshape(c, *windows.kernel, -1, wo, n)
+        for u, v in windows.offsets():  # windows overlap where s < k: their shares add up
+            windows.at(xp, u, v)[:, rows] += block[:, u, v]
     return windows.unpad(xp)
 
 
@@ -109,11 +122,12 @@ class Conv2d(Function):
     def forward(
         node: Node, x: np.ndarray, w: np.ndarray, b: np.ndarray | None, windows: Windows
     ) -> np.ndarray:
-        cols = im2col(chwn(x), windows)
-        out = _weight_matrix(w) @ cols
-        if b is not None:
-            out += b[:, None]  # in place: out is a fresh array
-        node.windows = windows
+        weights = _weight_matrix(w)
+        if b is not None:  # the bias as the weight of a row of ones: [w | b] @ [cols; 1]
+            weights = np.concatenate([weights, b[:, None]], axis=1)
+        cols = im2col(chwn(x), windows, ones=b is not None)
+        out = weights @ cols
+        node.windows, node.bias = windows, b is not None
         node.save_for_backward(x, w, cols)  # cols: reused by the weight's gradient
         return nchw(out.reshape(len(w), *windows.out_size, len(x)))
 
@@ -125,10 +139,16 @@ class Conv2d(Function):
         # dL/dx = col2im(wᵀ @ grad): each output's gradient spread over its window by w
         # dL/dw = grad @ colsᵀ: Σ_{n,i,j} grad[n, o, i, j] · xp[n, c, s·i + u, s·j + v]
         # dL/db = Σ_{n,i,j} grad[n, o, i, j]
+        weight_grad = bias_grad = None
+        if dw or db:  # with a bias, one product gives both: [dw | db] = grad @ [cols; 1]ᵀ
+            params = ConvWeightGrad.apply(x, grad, windows=windows, cols=cols.data, bias=node.bias)
+            weight_grad, bias_grad = (
+                (params[:, :-1].reshape(w.shape), params[:, -1]) if node.bias else (params, None)
+            )
         return (
             ConvTranspose.apply(grad, w, windows=windows) if dx else None,
-            ConvWeightGrad.apply(x, grad, windows=windows, cols=cols.data) if dw else None,
-            grad.sum(axis=(0, 2, 3)) if db else None,
+            weight_grad if dw else None,
+            bias_grad if db else None,
         )
 
 
@@ -146,7 +166,7 @@ class ConvTranspose(Function):
         node.windows = windows
         node.save_for_backward(g, w)
         wt = np.ascontiguousarray(_weight_matrix(w).T)  # copied: OpenBLAS is ~20% faster so
-        dx = col2im(wt @ _matrix(g), w.shape[1], len(g), windows)
+        dx = col2im_of_product(wt, chwn(g), windows)
         return nchw(dx)
 
     @staticmethod
@@ -166,7 +186,10 @@ class ConvWeightGrad(Function):
 
         dw[o, c, u, v] = Σ_{n,i,j} g[n, o, i, j] · xp[n, c, s·i + u, s·j + v]
 
-    `cols`, when given, is im2col(x) already computed (by conv2d's forward).
+    With `bias`, the bias's gradient db[o] = Σ_{n,i,j} g[n, o, i, j] comes from the same
+    product, through im2col's row of ones, and the result is the (O, C·kh·kw + 1) matrix
+    [dw | db]. `cols`, when given, is im2col(x) already computed (by conv2d's forward,
+    with the row of ones when there is a bias).
     """
 
     formula = "dx = conv_transpose(g, grad), dg = conv2d(x, grad)"
@@ -178,20 +201,25 @@ class ConvWeightGrad(Function):
         g: np.ndarray,
         windows: Windows,
         cols: np.ndarray | None = None,
+        bias: bool = False,
     ) -> np.ndarray:
-        node.windows = windows
+        node.windows, node.bias = windows, bias
         node.save_for_backward(x, g)
-        cols = im2col(chwn(x), windows) if cols is None else cols
+        cols = im2col(chwn(x), windows, ones=bias) if cols is None else cols
         # g @ colsᵀ computed as (cols @ gᵀ)ᵀ: OpenBLAS is 15-30% faster that way round here
-        return (cols @ _matrix(g).T).T.reshape(g.shape[1], x.shape[1], *windows.kernel)
+        params = (cols @ _matrix(g).T).T
+        return params if bias else params.reshape(g.shape[1], x.shape[1], *windows.kernel)
 
     @staticmethod
     def backward(node: Node, u: Tensor) -> tuple[Tensor | None, Tensor | None]:
         x, g = node.saved_tensors
         dx, dg = node.needs_input_grad
-        # linear in x and in g: d/dx is the transposed convolution of g with u,
-        # d/dg is conv2d(x, u)
+        uw, ub = u, None
+        if node.bias:  # u is [uw | ub], the weight's part and the bias's
+            uw, ub = u[:, :-1].reshape(g.shape[1], x.shape[1], *node.windows.kernel), u[:, -1]
+        # linear in x and in g: d/dx is the transposed convolution of g with uw,
+        # d/dg is conv2d(x, uw) + ub
         return (
-            ConvTranspose.apply(g, u, windows=node.windows) if dx else None,
-            Conv2d.apply(x, u, None, windows=node.windows) if dg else None,
+            ConvTranspose.apply(g, uw, windows=node.windows) if dx else None,
+            Conv2d.apply(x, uw, ub, windows=node.windows) if dg else None,
         )

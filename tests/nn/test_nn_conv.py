@@ -144,20 +144,21 @@ def test_conv2d_of_an_input_without_grad_gives_the_weight_its_gradient_only():
 
 
 @pytest.mark.parametrize(
-    "vjp, shapes",
+    "vjp, shapes, options",
     [
-        (ConvTranspose, ((2, 4, 5, 5), (4, 3, 3, 2))),  # g (N, O, Ho, Wo), w (O, C, kh, kw)
-        (ConvWeightGrad, ((2, 3, 7, 6), (2, 4, 5, 5))),  # x (N, C, H, W), g (N, O, Ho, Wo)
+        (ConvTranspose, ((2, 4, 5, 5), (4, 3, 3, 2)), {}),  # g (N, O, Ho, Wo), w (O, C, kh, kw)
+        (ConvWeightGrad, ((2, 3, 7, 6), (2, 4, 5, 5)), {}),  # x (N, C, H, W), g (N, O, Ho, Wo)
+        (ConvWeightGrad, ((2, 3, 7, 6), (2, 4, 5, 5)), {"bias": True}),  # [dw | db]
     ],
-    ids=["transposed-convolution", "weight-gradient"],
+    ids=["transposed-convolution", "weight-gradient", "weight-and-bias-gradient"],
 )
-def test_each_vjp_of_conv2d_is_itself_differentiable(vjp, shapes):
+def test_each_vjp_of_conv2d_is_itself_differentiable(vjp, shapes, options):
     windows = Windows.over("conv2d", (7, 6), (3, 2), 1, 0)
     rng = np.random.default_rng(0)
     inputs = [ag.Tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
 
     def op(a, b):
-        return vjp.apply(a, b, windows=windows)
+        return vjp.apply(a, b, windows=windows, **options)
 
     assert ag.gradcheck(op, inputs)
     assert ag.gradgradcheck(op, inputs)
@@ -225,3 +226,15 @@ def test_integer_or_bool_images_are_convolved_in_the_weights_floating_dtype(dtyp
 
     assert out.dtype == np.float32 and w.grad.dtype == np.float32
     np.testing.assert_array_equal(out.data, np.full((1, 2, 2, 2), 9, dtype=np.float32))
+
+
+def test_the_weight_and_bias_gradient_is_dw_beside_the_sum_of_the_output_gradient():
+    windows = Windows.over("conv2d", (7, 6), (3, 2), 1, 0)
+    rng = np.random.default_rng(0)
+    x, g = ag.Tensor(rng.standard_normal((2, 3, 7, 6))), ag.Tensor(rng.standard_normal((2, 4, 5, 5)))
+
+    both = ConvWeightGrad.apply(x, g, windows=windows, bias=True)
+
+    dw = ConvWeightGrad.apply(x, g, windows=windows)
+    np.testing.assert_allclose(both.data[:, :-1], dw.data.reshape(4, -1))
+    np.testing.assert_allclose(both.data[:, -1], g.data.sum(axis=(0, 2, 3)))
