@@ -107,7 +107,7 @@ class Relu(Function):
 
     @staticmethod
     def forward(node: Node, x: np.ndarray) -> np.ndarray:
-        z = np.maximum(x, 0)
+        z = _maximum_with_zero(x)
         node.save_for_backward(z != 0)  # x > 0, or NaN: where the gradient passes
         return z
 
@@ -115,6 +115,30 @@ class Relu(Function):
     def backward(node: Node, grad: Tensor) -> Tensor:
         (passes,) = node.saved_tensors
         return grad * passes  # dz/dx = 1 where x > 0 (and at NaN, as PyTorch), else 0
+
+
+ZERO_ROW = 16384  # elements: _maximum_with_zero's row of zeros stays in the L1/L2 cache
+
+
+def _maximum_with_zero(x: np.ndarray) -> np.ndarray:
+    """np.maximum(x, 0), bit for bit, in x's memory order. For a large float array it is
+    computed against a row of zeros, rows of x at a time: NumPy's loop for an array and a
+    scalar is scalar code, its loop for two arrays is vectorized (2-3x faster here)."""
+    if x.dtype.kind != "f" or x.size < ZERO_ROW:
+        return np.maximum(x, 0)
+    out = np.empty_like(x)
+    flat_x, flat_out = x.ravel(order="K"), out.ravel(order="K")  # views, if x is contiguous
+    if not np.may_share_memory(flat_x, x):  # x is not contiguous in any order: a copy
+        return np.maximum(x, 0)
+    rows = x.size // ZERO_ROW
+    body = rows * ZERO_ROW
+    np.maximum(
+        flat_x[:body].reshape(rows, ZERO_ROW),
+        np.zeros(ZERO_ROW, x.dtype),
+        out=flat_out[:body].reshape(rows, ZERO_ROW),
+    )
+    np.maximum(flat_x[body:], 0, out=flat_out[body:])
+    return out
 
 
 class Abs(Function):
