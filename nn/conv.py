@@ -95,7 +95,8 @@ def col2im_of_product(wt: np.ndarray, g: np.ndarray, windows: Windows) -> np.nda
     step = max(1, BLOCK_COLUMNS // max(1, wo * n))  # rows of windows per block
     for i in range(0, ho, step):
         rows = slice(i, min(i + step, ho))
-        block = (wt @ g[:, rows].reshape(o, -1)).reshape(c, *windows.kernel, -1, wo, n)
+        block = wt @ g[:, rows].reshape(o, (rows.stop - i) * wo * n)
+        block = block.reshape(c, *windows.kernel, rows.stop - i, wo, n)
         for u, v in windows.offsets():  # windows overlap where s < k: their shares add up
             windows.at(xp, u, v)[:, rows] += block[:, u, v]
     return windows.unpad(xp)

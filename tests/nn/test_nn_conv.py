@@ -231,7 +231,7 @@ def test_integer_or_bool_images_are_convolved_in_the_weights_floating_dtype(dtyp
 def test_the_weight_and_bias_gradient_is_dw_beside_the_sum_of_the_output_gradient():
     windows = Windows.over("conv2d", (7, 6), (3, 2), 1, 0)
     rng = np.random.default_rng(0)
-    x, g = ag.Tensor(rng.standard_normal((2, 3, 7, 6))), ag.Tensor(rng.standard_normal((2, 4, 5, 5)))
+    x, g = (ag.Tensor(rng.standard_normal(shape)) for shape in [(2, 3, 7, 6), (2, 4, 5, 5)])
 
     both = ConvWeightGrad.apply(x, g, windows=windows, bias=True)
 
