@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 import autograd as ag
 import nn.functional as F
+from nn import conv
 from nn.conv import ConvTranspose, ConvWeightGrad
 from nn.windows import Windows
 
@@ -238,3 +239,21 @@ def test_the_weight_and_bias_gradient_is_dw_beside_the_sum_of_the_output_gradien
     dw = ConvWeightGrad.apply(x, g, windows=windows)
     np.testing.assert_allclose(both.data[:, :-1], dw.data.reshape(4, -1))
     np.testing.assert_allclose(both.data[:, -1], g.data.sum(axis=(0, 2, 3)))
+
+
+@pytest.mark.parametrize("block_columns", [1, 100, 333])  # 1 row of windows, 2-3, 7+3
+@pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1)])
+def test_the_input_gradient_made_in_blocks_of_windows_equals_one_whole_product(
+    monkeypatch, block_columns, stride, padding
+):
+    x, w, b = operands((5, 3, 12, 10), (4, 3, 2), seed=1)
+    grad = np.random.default_rng(2).standard_normal(F.conv2d(x, w, b, stride, padding).shape)
+
+    def input_gradient(columns):
+        monkeypatch.setattr(conv, "BLOCK_COLUMNS", columns)
+        x.grad = None
+        F.conv2d(x, w, b, stride, padding).backward(grad)
+        return x.grad.data
+
+    whole = input_gradient(10**9)  # one block: the whole (C·kh·kw, Ho·Wo·N) product
+    np.testing.assert_allclose(input_gradient(block_columns), whole, rtol=1e-12, atol=1e-12)
