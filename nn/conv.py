@@ -11,8 +11,13 @@ im2col copies the windows of xp into the columns of a matrix, cols of shape
 
     out   = w @ cols + b
     dL/dw = grad @ colsᵀ          correlate the input with the output's gradient
+    dL/db = Σ_{n,i,j} grad
     dL/dx = col2im(wᵀ @ grad)     scatter-add each window's share back: a transposed
                                   convolution (a full convolution of grad with w)
+
+The bias is the weight of an input that is always 1: with a bias, cols gets one more
+row, of ones, and the products become out = [w | b] @ cols and [dL/dw | dL/db] =
+grad @ colsᵀ, so no pass over the whole output adds b or sums grad.
 
 Each VJP is an operation of its own (ConvWeightGrad, ConvTranspose) whose VJPs are
 again conv2d and these two, so a convolution can be differentiated any number of
