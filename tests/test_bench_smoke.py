@@ -23,6 +23,7 @@ COMMANDS = {
     "engine_cnn": f"bench/engine_cnn.py {TINY}",
     "torch_cnn": f"bench/torch_cnn.py {TINY}",
     "cnn_breakdown": f"bench/cnn_breakdown.py {TINY} --steps 3",
+    "paired_steps": f"bench/paired_steps.py {TINY} --other . --modules nn.conv --pairs 1 --block 1",
     "run_train_cnn": f"-m bench.run {TINY} --rounds 1 --idle-wait 0 --retries 0"
     " --variants engine-train-cnn,torch-train-cnn,gemm-cnn",
     "gemm_floor_cnn": f"bench/gemm_floor_cnn.py {TINY}",
