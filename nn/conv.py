@@ -37,6 +37,7 @@ from nn import allocator  # noqa: F401  (keeps the large temporaries' pages betw
 from nn.windows import Windows, chwn, nchw
 
 BLOCK_COLUMNS = 4096  # col2im_of_product's blocks of columns: about 5 MB, kept in the cache
+SUM_CHUNK = 3072  # _summed_in_chunks' chunks of the inner dimension
 
 
 def conv2d(
@@ -105,6 +106,17 @@ def col2im_of_product(wt: np.ndarray, g: np.ndarray, windows: Windows) -> np.nda
         for u, v in windows.offsets():  # windows overlap where s < k: their shares add up
             windows.at(xp, u, v)[:, rows] += block[:, u, v]
     return windows.unpad(xp)
+
+
+def _summed_in_chunks(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b as the sum of the products of chunks of SUM_CHUNK along the inner dimension
+    (the same sums, added in another order: float32 rounding). For a small result of long
+    sums, as the first layer's weight gradient (10 x 86,528 times 86,528 x 32), OpenBLAS
+    takes a quarter less time so than for the whole product."""
+    out = a[:, :SUM_CHUNK] @ b[:SUM_CHUNK]
+    for i in range(SUM_CHUNK, a.shape[1], SUM_CHUNK):
+        out += a[:, i : i + SUM_CHUNK] @ b[i : i + SUM_CHUNK]
+    return out
 
 
 def _matrix(g: np.ndarray) -> np.ndarray:
@@ -213,7 +225,7 @@ class ConvWeightGrad(Function):
         node.save_for_backward(x, g)
         cols = im2col(chwn(x), windows, ones=bias) if cols is None else cols
         # g @ colsᵀ computed as (cols @ gᵀ)ᵀ: OpenBLAS is 15-30% faster that way round here
-        params = (cols @ _matrix(g).T).T
+        params = _summed_in_chunks(cols, _matrix(g).T).T
         return params if bias else params.reshape(g.shape[1], x.shape[1], *windows.kernel)
 
     @staticmethod
