@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -25,6 +23,7 @@ import numpy as np
 
 from autograd import Tensor
 from nn import update_rules
+from nn.compiled import compiled
 from nn.update_rules_numpy import NumpyRules
 
 FLUSH_EVERY = 32  # steps between two flushes of subnormals from running averages of g²
@@ -240,17 +239,7 @@ class Adam(Optimizer):
 def compiled_rules() -> Any:
     """`nn.update_rules` compiled by numba; None where numba is not installed or
     `AUTOGRAD_NUMBA=0`, and, with a warning, where numba does not import."""
-    if os.environ.get("AUTOGRAD_NUMBA") == "0":
-        return None
-    try:
-        return update_rules.compiled()
-    except ImportError as error:
-        if not (isinstance(error, ModuleNotFoundError) and error.name == "numba"):
-            warnings.warn(  # installed but broken, e.g. too old for this NumPy
-                f"numba does not import ({error}); the optimizers run NumPy's update rules",
-                stacklevel=3,
-            )
-        return None
+    return compiled(update_rules.compiled, "the optimizers run NumPy's update rules")
 
 
 def _flushes(state: dict) -> bool:
