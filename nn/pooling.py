@@ -185,7 +185,8 @@ class MaxPool2dGrad(Function):
             dxp = windows.zeros(c, n, g.dtype)
         overlap = any(s < k for s, k in zip(windows.stride, windows.kernel))
         loops = _compiled_loops(g.dtype)
-        if loops is not None:
+        if loops is not None:  # g copied batch last if it is not: the loops run along it
+            g = np.ascontiguousarray(g)
             loops.route(g, winner, *windows.kernel, *windows.stride, dxp, overlap)
             return nchw(windows.unpad(dxp))
         finite = _all_finite(g)
