@@ -7,6 +7,7 @@ nn.optim.RMSprop. Run: ``python -m bench.engine_cnn [--epochs 5]``.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -34,8 +35,15 @@ INIT = init_cnn_params  # the weights bench.run starts this variant from
 
 
 def setup(data: Data, params: Params) -> Epoch:
-    """An engine CNN starting from ``params``, trained by the MLP variant's loop."""
+    """An engine CNN starting from ``params``, trained by the MLP variant's loop, on what
+    the install has: numba's compiled max-pooling and update rules where it is there."""
     return training(model(), params, data.x.reshape(-1, *IMAGE), data.y)
+
+
+def setup_numpy(data: Data, params: Params) -> Epoch:
+    """The same on NumPy's passes alone, as a default install runs it (AUTOGRAD_NUMBA=0)."""
+    os.environ["AUTOGRAD_NUMBA"] = "0"
+    return setup(data, params)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ VARIANTS: dict[str, str] = {
     "numpy-flush": "bench.numpy_mlp:setup_flush",
     "gemm": "bench.gemm_floor:setup",
     "engine-cnn": "bench.engine_cnn:setup",
+    "engine-cnn-numpy": "bench.engine_cnn:setup_numpy",
     "torch-cnn": "bench.torch_cnn:setup",
     "gemm-cnn": "bench.gemm_floor_cnn:setup",
     "engine-train-cnn": "bench.train_cnn:setup_engine",

@@ -19,7 +19,7 @@ COMMANDS = {
     "gemm_floor": f"bench/gemm_floor.py {TINY}",
     "torch_mlp": f"bench/torch_mlp.py {TINY}",
     "run_cnn": f"-m bench.run {TINY} --rounds 1 --idle-wait 0 --retries 0"
-    " --variants engine-cnn,torch-cnn",
+    " --variants engine-cnn,engine-cnn-numpy,torch-cnn",
     "engine_cnn": f"bench/engine_cnn.py {TINY}",
     "torch_cnn": f"bench/torch_cnn.py {TINY}",
     "cnn_breakdown": f"bench/cnn_breakdown.py {TINY} --steps 3",
