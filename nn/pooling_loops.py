@@ -82,8 +82,9 @@ def route(
 @functools.cache
 def compiled() -> SimpleNamespace:
     """`max_and_winner` and `route` compiled by numba; imports numba (ImportError
-    without it). cache=True: the machine code is kept beside this file."""
+    without it). cache=True: the machine code is kept beside this file; nogil=True:
+    other threads run while a loop does (it touches only the arrays it is given)."""
     import numba
 
-    jit = numba.njit(cache=True)
+    jit = numba.njit(cache=True, nogil=True)
     return SimpleNamespace(max_and_winner=jit(max_and_winner), route=jit(route))
