@@ -28,12 +28,17 @@ col2im copy long contiguous rows, and w @ cols is the next layer's input as it i
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 
 from autograd import Function, Node, Tensor
 from autograd.ops.operands import as_tensors
-from nn import allocator  # noqa: F401  (keeps the large temporaries' pages between steps)
+from nn import (
+    allocator,  # noqa: F401  (keeps the large temporaries' pages between steps)
+    conv_loops,
+)
+from nn.compiled import compiled
 from nn.windows import Windows, chwn, nchw
 
 BLOCK_COLUMNS = 4096  # col2im_of_product's blocks of columns: about 5 MB, kept in the cache
@@ -94,18 +99,30 @@ def col2im_of_product(wt: np.ndarray, g: np.ndarray, windows: Windows) -> np.nda
     """col2im(wt @ g), the adjoint of im2col applied to a product: every entry of the
     (C·kh·kw, Ho·Wo·N) product wt @ g, for wt (C·kh·kw, O) and g (O, Ho, Wo, N), added back
     to the element of the (C, H, W, N) input it was copied from. The product is made a few
-    rows of windows at a time, each block added in while it is still in the cache."""
+    rows of windows at a time, each block added in while it is still in the cache: by
+    a compiled loop (nn.conv_loops) where numba is installed, else offset by offset."""
     o, (ho, wo), n = len(g), windows.out_size, g.shape[-1]
     c = len(wt) // math.prod(windows.kernel)
     xp = windows.zeros(c, n, g.dtype)
+    loops = _compiled_loops(xp.dtype)
     step = max(1, BLOCK_COLUMNS // max(1, wo * n))  # rows of windows per block
     for i in range(0, ho, step):
         rows = slice(i, min(i + step, ho))
         block = wt @ g[:, rows].reshape(o, (rows.stop - i) * wo * n)
         block = block.reshape(c, *windows.kernel, rows.stop - i, wo, n)
+        if loops is not None:
+            loops.add_windows(block, xp, i, *windows.stride)
+            continue
         for u, v in windows.offsets():  # windows overlap where s < k: their shares add up
             windows.at(xp, u, v)[:, rows] += block[:, u, v]
     return windows.unpad(xp)
+
+
+def _compiled_loops(dtype: np.dtype) -> SimpleNamespace | None:
+    """nn.conv_loops compiled, for a float dtype where numba is installed; else None."""
+    if dtype.kind != "f":
+        return None
+    return compiled(conv_loops.compiled, "col2im adds as NumPy passes")
 
 
 def _summed_in_chunks(a: np.ndarray, b: np.ndarray) -> np.ndarray:
