@@ -177,7 +177,7 @@ class MaxPool2dGrad(Function):
     @staticmethod
     def forward(node: Node, g: np.ndarray, windows: Windows, winner: np.ndarray) -> np.ndarray:
         node.windows, node.winner = windows, winner
-        g = chwn(g)
+        g = np.ascontiguousarray(chwn(g))  # batch last, if it is not: the passes run along it
         c, n = g.shape[0], g.shape[-1]
         if windows.tile():  # every element is written below: no need to zero them first
             dxp = np.empty((c, *windows.padded_size, n), dtype=g.dtype)
@@ -185,8 +185,7 @@ class MaxPool2dGrad(Function):
             dxp = windows.zeros(c, n, g.dtype)
         overlap = any(s < k for s, k in zip(windows.stride, windows.kernel))
         loops = _compiled_loops(g.dtype)
-        if loops is not None:  # g copied batch last if it is not: the loops run along it
-            g = np.ascontiguousarray(g)
+        if loops is not None:
             loops.route(g, winner, *windows.kernel, *windows.stride, dxp, overlap)
             return nchw(windows.unpad(dxp))
         finite = _all_finite(g)
