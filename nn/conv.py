@@ -28,7 +28,6 @@ col2im copy long contiguous rows, and w @ cols is the next layer's input as it i
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -38,7 +37,7 @@ from nn import (
     allocator,  # noqa: F401  (keeps the large temporaries' pages between steps)
     conv_loops,
 )
-from nn.compiled import compiled
+from nn.compiled import compiled_for
 from nn.windows import Windows, chwn, nchw
 
 BLOCK_COLUMNS = 4096  # col2im_of_product's blocks of columns: about 5 MB, kept in the cache
@@ -104,7 +103,7 @@ def col2im_of_product(wt: np.ndarray, g: np.ndarray, windows: Windows) -> np.nda
     o, (ho, wo), n = len(g), windows.out_size, g.shape[-1]
     c = len(wt) // math.prod(windows.kernel)
     xp = windows.zeros(c, n, g.dtype)
-    loops = _compiled_loops(xp.dtype)
+    loops = compiled_for(xp.dtype, conv_loops.compiled, "col2im adds as NumPy passes")
     step = max(1, BLOCK_COLUMNS // max(1, wo * n))  # rows of windows per block
     for i in range(0, ho, step):
         rows = slice(i, min(i + step, ho))
@@ -116,13 +115,6 @@ def col2im_of_product(wt: np.ndarray, g: np.ndarray, windows: Windows) -> np.nda
         for u, v in windows.offsets():  # windows overlap where s < k: their shares add up
             windows.at(xp, u, v)[:, rows] += block[:, u, v]
     return windows.unpad(xp)
-
-
-def _compiled_loops(dtype: np.dtype) -> SimpleNamespace | None:
-    """nn.conv_loops compiled, for a float dtype where numba is installed; else None."""
-    if dtype.kind != "f":
-        return None
-    return compiled(conv_loops.compiled, "col2im adds as NumPy passes")
 
 
 def _summed_in_chunks(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -3,10 +3,10 @@
 nn.conv's col2im_of_product adds a block of the product wᵀ @ grad back into the
 padded input, one strided NumPy pass per offset of the window: kh·kw passes, each
 reading and writing rows only Wo·N long. Where numba is installed (the `numba` extra)
-and the arrays are float, this loop runs instead, compiled on the first call for each
-dtype and cached beside this file: one pass over the block. On the CNN's second
-convolution, (128, 32, 13, 13) with a 3x3 kernel, col2im_of_product takes about 2.1
-ms so against 2.6 ms.
+and the arrays are float32 or float64, this loop runs instead, compiled on the first
+call for each dtype and cached beside this file: one pass over the block. On the CNN's
+second convolution, (128, 32, 13, 13) with a 3x3 kernel, col2im_of_product takes
+1.7-1.9 ms so against NumPy's 2.4-2.6.
 
 The sums are the same, bit for bit: every element gets its shares in the same order,
 offset by offset, as in NumPy's passes.

@@ -9,9 +9,9 @@ and padding p (at most half the window; see nn.windows for the geometry):
 
 Both loop over the kh·kw offsets of a window, each a strided view of the input; their
 VJPs scatter the gradient back through the same views. Where numba is installed (the
-`numba` extra; `AUTOGRAD_NUMBA=0` switches it off), max_pool2d and its VJP on floats
-run instead as compiled loops over the windows (nn.pooling_loops), with the same
-results, about twice as fast.
+`numba` extra; `AUTOGRAD_NUMBA=0` switches it off), max_pool2d and its VJP on float32
+and float64 run instead as compiled loops over the windows (nn.pooling_loops), with
+the same results, about twice as fast.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 from autograd import Function, Node, Tensor
 from autograd.ops.operands import as_floating, as_tensor
 from nn import pooling_loops
-from nn.compiled import compiled
+from nn.compiled import compiled_for
 from nn.windows import Windows, chwn, nchw
 
 
@@ -132,10 +132,8 @@ def _max_and_winner(xp: np.ndarray, windows: Windows) -> tuple[np.ndarray, np.nd
 
 
 def _compiled_loops(dtype: np.dtype) -> SimpleNamespace | None:
-    """nn.pooling_loops compiled, for a float dtype where numba is installed; else None."""
-    if dtype.kind != "f":
-        return None
-    return compiled(pooling_loops.compiled, "max-pooling runs as NumPy passes")
+    """nn.pooling_loops compiled, for float32 and float64 where numba is installed."""
+    return compiled_for(dtype, pooling_loops.compiled, "max-pooling runs as NumPy passes")
 
 
 def _off_the_padding(winner: np.ndarray, windows: Windows) -> np.ndarray:

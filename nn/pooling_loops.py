@@ -2,10 +2,11 @@
 
 nn.pooling computes max_pool2d and its VJP as whole-array NumPy passes, several per
 offset of the window. Where numba is installed (the `numba` extra) and the array is
-float, these loops run instead, compiled on the first call for each dtype and cached
-beside this file: one pass over the input, each window's elements in turn. On the
-CNN's first pooling, (128, 32, 26, 26) float32 with cold caches, they take 0.8-1.2 ms
-against NumPy's 1.7-1.8 for the forward and 0.8-0.9 against 1.8 for the VJP.
+float32 or float64, these loops run instead, compiled on the first call for each
+dtype and cached beside this file: one pass over the input, each window's elements
+in turn. On the CNN's first pooling, (128, 32, 26, 26) float32 with cold caches, they
+take 0.8-1.2 ms against NumPy's 1.7-1.8 for the forward and 0.8-0.9 against 1.8 for
+the VJP.
 
 Both give the same values, the same winners included: a window's first maximum, its
 last NaN where it holds NaNs (nn.pooling.MaxPool2d). Two differences in the bits only:

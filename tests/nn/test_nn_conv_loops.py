@@ -75,3 +75,16 @@ def test_every_share_of_the_block_lands_at_its_element():
     for c, u, v, j in np.ndindex(2, 2, 2, 2):
         expected[c, 1 + u, j + v, 0] += block[c, u, v, 0, j, 0]
     np.testing.assert_array_equal(xp, expected)
+
+
+def test_float16_takes_numpys_passes_and_gets_their_result(monkeypatch):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float16)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float16)
+    grad = rng.standard_normal((2, 4, 4, 4)).astype(np.float16)
+
+    compiled = input_gradient(monkeypatch, True, x, w, None, 1, 0, grad)
+    numpy = input_gradient(monkeypatch, False, x, w, None, 1, 0, grad)
+
+    assert compiled.dtype == np.float16
+    np.testing.assert_array_equal(compiled, numpy)

@@ -77,3 +77,15 @@ def test_the_compiled_loops_compute_what_the_definitions_compute():
 
     for got, expected in zip(*results):
         np.testing.assert_array_equal(got, expected)
+
+
+def test_float16_takes_numpys_passes_and_gets_their_result(monkeypatch):
+    x = special_input((2, 3, 6, 6), np.float16, seed=3)
+    grad = np.random.default_rng(4).standard_normal((2, 3, 3, 3)).astype(np.float16)
+
+    compiled = pooled(monkeypatch, True, x, 2, None, 0, grad)
+    numpy = pooled(monkeypatch, False, x, 2, None, 0, grad)
+
+    for got, expected in zip(compiled, numpy):
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
