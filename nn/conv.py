@@ -111,9 +111,9 @@ def col2im_of_product(wt: np.ndarray, g: np.ndarray, windows: Windows) -> np.nda
         block = block.reshape(c, *windows.kernel, rows.stop - i, wo, n)
         if loops is not None:
             loops.add_windows(block, xp, i, *windows.stride)
-            continue
-        for u, v in windows.offsets():  # windows overlap where s < k: their shares add up
-            windows.at(xp, u, v)[:, rows] += block[:, u, v]
+        else:
+            for u, v in windows.offsets():  # windows overlap where s < k: their shares add up
+                windows.at(xp, u, v)[:, rows] += block[:, u, v]
     return windows.unpad(xp)
 
 
